@@ -1,0 +1,47 @@
+"""The `python -m spacy_bilstm` / `spacy-bilstm` command line.
+
+Sub-commands live in their own modules (`convert`, `network`); this module
+only assembles them and turns our documented errors into one clean line on
+stderr and a non-zero exit, never a traceback.
+"""
+import sys
+
+import typer
+
+from ..errors import InputError, ModelLoadError
+
+app = typer.Typer(
+    name="spacy-bilstm",
+    help="BiLSTM-CRF NER, LSTM stance classification and actor networks for spaCy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register_commands() -> None:
+    # Imported here so that `import spacy_bilstm.cli` stays cheap and a broken
+    # optional dependency of one command cannot break the others.
+    from . import convert, network  # noqa: F401
+
+
+def main() -> None:
+    """Run the command line, printing `InputError`s as ``FILE:LINE: problem``."""
+    _register_commands()
+    try:
+        app(standalone_mode=False)
+    except (InputError, ModelLoadError) as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except typer.Exit as err:
+        sys.exit(err.exit_code)
+    except Exception as err:  # click usage errors arrive here with standalone_mode=False
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        raise
