@@ -3,7 +3,7 @@
 `install_extensions` is idempotent and is called by every component factory
 and reader, so users never have to call it themselves.
 """
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 from spacy.tokens import Doc, Span
 
@@ -15,10 +15,19 @@ CONFIDENCE = "confidence"
 
 def _span_confidence(span: Span) -> Optional[float]:
     """The marginal probability a tagger gave this entity, if any."""
-    scores: Optional[Dict[Tuple[int, int, str], float]] = span.doc._.get(ENT_CONFIDENCES)
+    scores: Optional[Dict[str, float]] = span.doc._.get(ENT_CONFIDENCES)
     if not scores:
         return None
-    return scores.get((span.start, span.end, span.label_))
+    return scores.get(confidence_key(span.start, span.end, span.label_))
+
+
+def confidence_key(start: int, end: int, label: str) -> str:
+    """The key of an entity in `Doc._.ent_confidences`: "start:end:label".
+
+    A string rather than a tuple, because DocBin's msgpack turns tuple keys
+    into lists, which cannot be dict keys when the doc is read back.
+    """
+    return f"{start}:{end}:{label}"
 
 
 def install_extensions() -> None:

@@ -1,0 +1,1 @@
+"""Architectures: pure builders that return thinc Models."""

@@ -1,0 +1,51 @@
+"""Token features: spaCy's hashed embeddings plus byte-level character CNN."""
+from typing import List
+
+from spacy.ml.models.tok2vec import MultiHashEmbed
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Model, concatenate
+from thinc.types import Floats2d
+
+from ..layers.char_cnn import CharCNN
+
+
+@registry.architectures("spacy_bilstm.WordCharEmbed.v1")
+def build_word_char_embed(
+    width: int,
+    attrs: List[str],
+    rows: List[int],
+    include_static_vectors: bool,
+    char_width: int = 50,
+    char_byte_width: int = 25,
+    char_window: int = 3,
+    char_max_bytes: int = 20,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Embed each token from hashed lexical attributes, optional static
+    vectors, and the bytes of its text.
+
+    The word part is spaCy's `MultiHashEmbed`: the NORM, PREFIX, SUFFIX and
+    SHAPE hash embeddings (and the static vectors of `[initialize] vectors`,
+    frozen, with a learned projection) mixed to `width`. The character part
+    (a CNN over UTF-8 bytes) sees spellings the hash tables collapse, which
+    matters for rare names.
+
+    width (int): Output width of the word part.
+    attrs (List[str]): Lexical attributes to embed, as for MultiHashEmbed.
+    rows (List[int]): Hash-table rows per attribute.
+    include_static_vectors (bool): Add the vocab's static vectors.
+    char_width (int): Filters of the character CNN; 0 turns it off.
+    char_byte_width (int): Byte embedding width.
+    char_window (int): Convolution window, in bytes.
+    char_max_bytes (int): Bytes kept per word.
+    RETURNS (Model[List[Doc], List[Floats2d]]): Width `width + char_width`.
+    """
+    word = MultiHashEmbed(
+        width=width, attrs=attrs, rows=rows, include_static_vectors=include_static_vectors
+    )
+    if char_width <= 0:
+        return word
+    chars = CharCNN(char_width, char_byte_width, char_window, char_max_bytes)
+    model = concatenate(word, chars)
+    model.set_dim("nO", width + char_width)
+    return model

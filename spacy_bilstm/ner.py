@@ -1,0 +1,395 @@
+"""The `bilstm_ner` component: a BiLSTM-CRF entity recognizer for spaCy."""
+from itertools import islice
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy
+import srsly
+from spacy import util
+from spacy.errors import Errors
+from spacy.language import Language
+from spacy.pipeline.trainable_pipe import TrainablePipe
+from spacy.scorer import get_ner_prf
+from spacy.tokens import Doc, Span, SpanGroup
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, set_dropout_rate
+from thinc.types import Floats2d
+
+from .errors import ModelLoadError
+from .extensions import ENT_CONFIDENCES, confidence_key, install_extensions
+from .layers.crf import crf_decode, crf_loss, crf_marginals, crf_transition_scores
+from .spans import scored_spans, span_log_prob
+from .tags import tag_ids_from_strings, tag_names, tags_to_spans
+
+DEFAULT_NER_MODEL = """
+[model]
+@architectures = "spacy_bilstm.BiLSTMCRFTagger.v1"
+hidden_width = 128
+depth = 1
+cell = "lstm"
+dropout = 0.3
+use_crf = true
+
+[model.tok2vec]
+@architectures = "spacy_bilstm.WordCharEmbed.v1"
+width = 96
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+rows = [5000, 1000, 2500, 2500]
+include_static_vectors = false
+char_width = 50
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_NER_MODEL)["model"]
+
+
+@Language.factory(
+    "bilstm_ner",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "overwrite_ents": True,
+        "spans_key": None,
+        "spans_threshold": 0.1,
+        "max_span_length": 12,
+        "scorer": {"@scorers": "spacy_bilstm.ner_scorer.v1"},
+    },
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+)
+def make_bilstm_ner(
+    nlp: Language,
+    name: str,
+    model: Model[List[Doc], List[Floats2d]],
+    overwrite_ents: bool,
+    spans_key: Optional[str],
+    spans_threshold: float,
+    max_span_length: int,
+    scorer: Optional[Callable],
+) -> "BiLSTMEntityRecognizer":
+    """Create a `bilstm_ner` component.
+
+    model (Model[List[Doc], List[Floats2d]]): A tagger returning BILUO
+        emission scores with a CRF layer as ref "crf", such as
+        `spacy_bilstm.BiLSTMCRFTagger.v1`.
+    overwrite_ents (bool): Replace existing `doc.ents`; if False, keep them
+        and add only predictions that do not overlap them.
+    spans_key (Optional[str]): If set, also write every span whose marginal
+        probability reaches `spans_threshold` to `doc.spans[spans_key]`, with
+        the probabilities in `doc.spans[spans_key].attrs["scores"]`.
+    spans_threshold (float): The minimum probability for `spans_key`.
+    max_span_length (int): The longest span (in tokens) scored for `spans_key`.
+    scorer (Optional[Callable]): The scoring method.
+    """
+    return BiLSTMEntityRecognizer(
+        nlp.vocab,
+        model,
+        name,
+        overwrite_ents=overwrite_ents,
+        spans_key=spans_key,
+        spans_threshold=spans_threshold,
+        max_span_length=max_span_length,
+        scorer=scorer,
+    )
+
+
+def ner_score(examples: Iterable[Example], **kwargs) -> Dict[str, object]:
+    """Entity P/R/F overall and per type, exactly as spaCy's `ner` reports."""
+    return get_ner_prf(examples, **kwargs)
+
+
+@util.registry.scorers("spacy_bilstm.ner_scorer.v1")
+def make_ner_scorer() -> Callable:
+    return ner_score
+
+
+class BiLSTMEntityRecognizer(TrainablePipe):
+    """Predict named entities with a BiLSTM-CRF over BILUO tags.
+
+    Decoding is constrained Viterbi, so the output is always a valid BILUO
+    sequence. Each entity's marginal probability is available as
+    `span._.confidence`.
+    """
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "bilstm_ner",
+        *,
+        overwrite_ents: bool = True,
+        spans_key: Optional[str] = None,
+        spans_threshold: float = 0.1,
+        max_span_length: int = 12,
+        scorer: Optional[Callable] = ner_score,
+    ) -> None:
+        """Initialize the component.
+
+        vocab (Vocab): The shared vocabulary.
+        model (Model): The thinc model (see `make_bilstm_ner`).
+        name (str): The component instance name.
+        overwrite_ents (bool): Replace existing entities.
+        spans_key (Optional[str]): Where to write all scored spans, if anywhere.
+        spans_threshold (float): Minimum span probability for `spans_key`.
+        max_span_length (int): Longest span scored for `spans_key`.
+        scorer (Optional[Callable]): The scoring method.
+        """
+        install_extensions()
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict[str, object] = {
+            "labels": [],
+            "overwrite_ents": overwrite_ents,
+            "spans_key": spans_key,
+            "spans_threshold": spans_threshold,
+            "max_span_length": max_span_length,
+        }
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        """The entity labels, sorted."""
+        return tuple(self.cfg["labels"])  # type: ignore[arg-type]
+
+    @property
+    def label_data(self) -> List[str]:
+        return list(self.labels)
+
+    @property
+    def tag_names(self) -> List[str]:
+        """The BILUO tags the model scores, in the order of its outputs."""
+        return tag_names(self.labels)
+
+    def _is_initialized(self) -> bool:
+        crf = self.model.get_ref("crf")
+        return crf.has_param("transitions") and crf.get_param("transitions") is not None
+
+    def add_label(self, label: str) -> int:
+        """Add an entity label before the component is initialized.
+
+        label (str): The label to add.
+        RETURNS (int): 0 if the label is already present, otherwise 1.
+        """
+        if not isinstance(label, str):
+            raise ValueError(Errors.E187)
+        if label in self.labels:
+            return 0
+        self._allow_extra_label()
+        if self._is_initialized():
+            raise ValueError(
+                f"Cannot add label '{label}' to '{self.name}': it is already "
+                "initialized. Add labels before nlp.initialize()."
+            )
+        self.cfg["labels"] = sorted([*self.labels, label])
+        self.vocab.strings.add(label)
+        return 1
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Sequence[str]] = None,
+    ) -> None:
+        """Collect the labels and infer the model's shapes from examples.
+
+        get_examples (Callable[[], Iterable[Example]]): The training examples.
+        nlp (Language): The current nlp object.
+        labels (Optional[Sequence[str]]): Labels to use instead of reading
+            them from the data (e.g. from `spacy init labels`).
+        """
+        validate_get_examples(get_examples, "BiLSTMEntityRecognizer.initialize")
+        if labels is not None:
+            found = set(labels)
+        else:
+            found = set(self.labels)
+            for example in get_examples():
+                found.update(ent.label_ for ent in example.reference.ents)
+        if not found:
+            raise ValueError(
+                f"'{self.name}' found no entity labels: the training data has no "
+                "entities and no labels were given. Check that the corpus has "
+                "entity annotation, or pass labels under "
+                f"[initialize.components.{self.name}]."
+            )
+        self.cfg["labels"] = sorted(found)
+        for label in self.labels:
+            self.vocab.strings.add(label)
+        n_tags = len(self.tag_names)
+        for ref in ("output_layer", "crf"):
+            layer = self.model.get_ref(ref)
+            if not layer.has_dim("nO") or layer.get_dim("nO") is None:
+                layer.set_dim("nO", n_tags)
+        doc_sample = [eg.reference for eg in islice(get_examples(), 10)]
+        doc_sample = [doc for doc in doc_sample if len(doc)] or [Doc(self.vocab, words=["x"])]
+        self.model.initialize(X=doc_sample)
+
+    def predict(self, docs: Iterable[Doc]) -> List[Floats2d]:
+        """Score BILUO tags for every token, without changing the docs.
+
+        docs (Iterable[Doc]): The documents.
+        RETURNS (List[Floats2d]): Emission scores per doc.
+        """
+        docs = list(docs)
+        if not self._is_initialized():
+            raise ValueError(Errors.E109.format(name=self.name))
+        if not any(len(doc) for doc in docs):
+            n_tags = len(self.tag_names)
+            return [self.model.ops.alloc2f(len(doc), n_tags) for doc in docs]
+        return self.model.predict(docs)
+
+    def set_annotations(self, docs: Iterable[Doc], scores: List[Floats2d]) -> None:
+        """Decode the best valid tag sequences and set `doc.ents`.
+
+        docs (Iterable[Doc]): The documents to modify.
+        scores (List[Floats2d]): The scores from `predict`.
+        """
+        docs = list(docs)
+        crf = self.model.get_ref("crf")
+        allowed = [self._allowed_tags(doc) for doc in docs]
+        tags = crf_decode(crf, scores, allowed)
+        tables = crf_marginals(crf, scores, allowed)
+        transitions = crf_transition_scores(crf)
+        label_index = {label: i for i, label in enumerate(self.labels)}
+        for doc, doc_tags, table in zip(docs, tags, tables):
+            spans = [
+                Span(doc, start, end, label=label)
+                for start, end, label in tags_to_spans(doc_tags.tolist(), self.labels)
+            ]
+            confidences = {
+                confidence_key(s.start, s.end, s.label_): round(
+                    float(numpy.exp(span_log_prob(table, transitions, s.start, s.end, label_index[s.label_]))), 6
+                )
+                for s in spans
+            }
+            if self.cfg["overwrite_ents"]:
+                doc.set_ents(spans, default="outside")
+            else:
+                taken = set()
+                for ent in doc.ents:
+                    taken.update(range(ent.start, ent.end))
+                new = [s for s in spans if not taken.intersection(range(s.start, s.end))]
+                doc.set_ents(new, default="unmodified")
+            doc._.set(ENT_CONFIDENCES, confidences)
+            if self.cfg["spans_key"]:
+                self._set_scored_spans(doc, table, transitions)
+
+    def _allowed_tags(self, doc: Doc) -> Optional[numpy.ndarray]:
+        # Whitespace tokens are never part of an entity, as in spaCy's ner.
+        spaces = [token.i for token in doc if token.is_space]
+        if not spaces:
+            return None
+        allowed = numpy.ones((len(doc), len(self.tag_names)), dtype=bool)
+        allowed[spaces, 1:] = False
+        return allowed
+
+    def _set_scored_spans(self, doc: Doc, table, transitions: numpy.ndarray) -> None:
+        found = scored_spans(
+            table,
+            transitions,
+            len(self.labels),
+            int(self.cfg["max_span_length"]),  # type: ignore[arg-type]
+            float(self.cfg["spans_threshold"]),  # type: ignore[arg-type]
+        )
+        spans = [Span(doc, s, e, label=self.labels[k]) for s, e, k, _ in found]
+        group = SpanGroup(doc, name=str(self.cfg["spans_key"]), spans=spans)
+        group.attrs["scores"] = numpy.asarray([p for *_, p in found], dtype="float32")
+        doc.spans[str(self.cfg["spans_key"])] = group
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd=None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch of examples.
+
+        examples (Iterable[Example]): A batch of examples.
+        drop (float): The dropout rate of the thinc layers (the LSTM's own
+            dropout is set in the model config).
+        sgd (thinc.api.Optimizer): The optimizer.
+        losses (Optional[Dict[str, float]]): Accumulated losses by component.
+        RETURNS (Dict[str, float]): The updated losses.
+        """
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "BiLSTMEntityRecognizer.update")
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop(d_scores)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]) -> Tuple[float, List[Floats2d]]:
+        """The CRF negative log-likelihood and its gradient for a batch.
+
+        The gradient with respect to the scores is the posterior marginals
+        minus the gold-constrained marginals; tokens without gold annotation
+        (missing or misaligned) are unconstrained. As a side effect the
+        gradients of the CRF's transition scores are accumulated on its layer.
+
+        examples (Iterable[Example]): The batch.
+        scores (List[Floats2d]): The scores from the forward pass.
+        RETURNS (Tuple[float, List[Floats2d]]): The loss and the gradient.
+        """
+        examples = list(examples)
+        validate_examples(examples, "BiLSTMEntityRecognizer.get_loss")
+        gold = []
+        for example in examples:
+            tags = example.get_aligned_ner()
+            try:
+                gold.append(numpy.asarray(tag_ids_from_strings(tags, self.labels), dtype="int64"))
+            except KeyError as err:
+                raise ValueError(
+                    f"'{self.name}' got the entity tag {err.args[0]!r} in training "
+                    f"data, but its labels are {list(self.labels)}. Re-initialize "
+                    "on data that includes this label (or add it before initializing)."
+                ) from None
+        return crf_loss(self.model.get_ref("crf"), scores, gold)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "BiLSTMEntityRecognizer":
+        """Load the component from bytes; see `TrainablePipe.from_bytes`."""
+        try:
+            super().from_bytes(bytes_data, exclude=exclude)
+        except ModelLoadError:
+            raise
+        except Exception as err:
+            raise ModelLoadError(f"Could not load '{self.name}' from bytes: {_describe(err)}") from None
+        self._check_loaded(where="bytes")
+        return self
+
+    def from_disk(self, path, *, exclude=tuple()) -> "BiLSTMEntityRecognizer":
+        """Load the component from a directory; see `TrainablePipe.from_disk`."""
+        try:
+            super().from_disk(path, exclude=exclude)
+        except ModelLoadError as err:
+            raise ModelLoadError(f"{path}: {err}") from None
+        except Exception as err:
+            raise ModelLoadError(
+                f"{path}: could not load '{self.name}' (corrupt or incomplete model "
+                f"directory?): {_describe(err)}"
+            ) from None
+        self._check_loaded(where=str(path))
+        return self
+
+    def _check_loaded(self, where: str) -> None:
+        crf = self.model.get_ref("crf")
+        if crf.has_dim("nO") and crf.get_dim("nO") is not None:
+            expected = len(self.tag_names)
+            if crf.get_dim("nO") != expected:
+                raise ModelLoadError(
+                    f"{where}: '{self.name}' has {len(self.labels)} labels in its "
+                    f"cfg ({expected} tags) but its weights score {crf.get_dim('nO')} tags."
+                )
+
+
+def _describe(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}"
