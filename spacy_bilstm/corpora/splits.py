@@ -1,0 +1,148 @@
+"""Deterministic train/dev splits (pure functions over any items).
+
+Benchmarks and converters call the same functions, so a baseline and a neural
+model built from the same reader output see exactly the same documents.
+
+* `grouped_split` keeps every group (e.g. a debate) whole in one split, so no
+  speech from a dev debate is seen in training.
+* `stratified_split` keeps each stratum's (e.g. target+label) share of the
+  data the same in both splits, for data without groups.
+* `split_docs` picks one of them for Docs from `textcat_sources`.
+
+Both return the items in their input order within each split, and depend
+only on the items (in order), the key functions, `dev_fraction` and `seed`.
+"""
+import random
+from typing import Callable, Dict, Hashable, List, Sequence, Tuple, TypeVar
+
+from spacy.tokens import Doc
+
+T = TypeVar("T")
+
+
+def _check_fraction(dev_fraction: float) -> None:
+    if not 0.0 < dev_fraction < 1.0:
+        raise ValueError(f"dev_fraction must be between 0 and 1 (exclusive), not {dev_fraction}")
+
+
+def _key_order(key: Hashable) -> Tuple[str, str]:
+    # Sort keys by type name and text, so mixed key types never compare and the
+    # order does not depend on the order the groups appear in.
+    return (type(key).__name__, str(key))
+
+
+def grouped_split(
+    items: Sequence[T],
+    group_of: Callable[[T], Hashable],
+    dev_fraction: float,
+    seed: int = 0,
+) -> Tuple[List[T], List[T]]:
+    """Split items into train and dev, keeping every group whole.
+
+    The groups are sorted by key and shuffled with `seed`; then, in that
+    order, a group goes to dev if that brings the number of dev items closer
+    to ``dev_fraction * len(items)``. With two or more groups both splits are
+    non-empty: if no group fits, the smallest one goes to dev.
+
+    items (Sequence[T]): The items, e.g. Docs.
+    group_of (Callable[[T], Hashable]): The group key of an item.
+    dev_fraction (float): The target share of dev items, in (0, 1).
+    seed (int): The shuffle seed.
+    RETURNS (Tuple[List[T], List[T]]): (train, dev), each in input order.
+    RAISES (ValueError): If dev_fraction is not in (0, 1).
+    """
+    _check_fraction(dev_fraction)
+    keys = [group_of(item) for item in items]
+    sizes: Dict[Hashable, int] = {}
+    for key in keys:
+        sizes[key] = sizes.get(key, 0) + 1
+    order = sorted(sizes, key=_key_order)
+    random.Random(seed).shuffle(order)
+    target = dev_fraction * len(items)
+    dev_groups = set()
+    n_dev = 0
+    for key in order:
+        if abs(n_dev + sizes[key] - target) < abs(n_dev - target):
+            dev_groups.add(key)
+            n_dev += sizes[key]
+    if not dev_groups and len(order) >= 2:
+        dev_groups.add(min(order, key=lambda k: sizes[k]))
+    train = [item for item, key in zip(items, keys) if key not in dev_groups]
+    dev = [item for item, key in zip(items, keys) if key in dev_groups]
+    return train, dev
+
+
+def stratified_split(
+    items: Sequence[T],
+    stratum_of: Callable[[T], Hashable],
+    dev_fraction: float,
+    seed: int = 0,
+) -> Tuple[List[T], List[T]]:
+    """Split items into train and dev with the same stratum shares in both.
+
+    Strata are visited in sorted key order; each one's items are shuffled
+    with one `random.Random(seed)` and its first items go to dev. The dev
+    counts are rounded cumulatively, so the total is
+    ``round(dev_fraction * len(items))`` and each stratum is within one item
+    of its exact share.
+
+    items (Sequence[T]): The items.
+    stratum_of (Callable[[T], Hashable]): The stratum key (e.g. target+label).
+    dev_fraction (float): The share of dev items, in (0, 1).
+    seed (int): The shuffle seed.
+    RETURNS (Tuple[List[T], List[T]]): (train, dev), each in input order.
+    RAISES (ValueError): If dev_fraction is not in (0, 1).
+    """
+    _check_fraction(dev_fraction)
+    strata: Dict[Hashable, List[int]] = {}
+    for i, item in enumerate(items):
+        strata.setdefault(stratum_of(item), []).append(i)
+    rng = random.Random(seed)
+    dev_indices = set()
+    seen = 0
+    taken = 0
+    for key in sorted(strata, key=_key_order):
+        members = list(strata[key])
+        rng.shuffle(members)
+        seen += len(members)
+        n_dev = round(dev_fraction * seen) - taken
+        dev_indices.update(members[:n_dev])
+        taken += n_dev
+    train = [item for i, item in enumerate(items) if i not in dev_indices]
+    dev = [item for i, item in enumerate(items) if i in dev_indices]
+    return train, dev
+
+
+def doc_group(doc: Doc) -> Hashable:
+    """``doc._.meta["group"]`` (the unit a split keeps whole)."""
+    return (doc._.meta or {})["group"]
+
+
+def doc_stratum(doc: Doc) -> Hashable:
+    """``doc._.meta["stratum"]`` if set, else the sorted gold labels and the target."""
+    meta = doc._.meta or {}
+    if "stratum" in meta:
+        return meta["stratum"]
+    gold = tuple(sorted(label for label, value in doc.cats.items() if value >= 0.5))
+    return (gold, doc._.stance_target or "")
+
+
+def split_docs(docs: Sequence[Doc], dev_fraction: float, seed: int = 0) -> Tuple[List[Doc], List[Doc]]:
+    """Split labelled Docs as their source requires.
+
+    * If any Doc's meta has "stratum" (SemEval tweets): `stratified_split`
+      by it.
+    * Else if every Doc's meta has "group" (debates): `grouped_split`.
+    * Else: `stratified_split` by gold label(s) and target.
+
+    docs (Sequence[Doc]): Docs from a `textcat_sources` reader.
+    dev_fraction (float): The share of dev documents, in (0, 1).
+    seed (int): The shuffle seed.
+    RETURNS (Tuple[List[Doc], List[Doc]]): (train, dev).
+    """
+    metas = [doc._.meta or {} for doc in docs]
+    if any("stratum" in meta for meta in metas):
+        return stratified_split(docs, doc_stratum, dev_fraction, seed)
+    if metas and all("group" in meta for meta in metas):
+        return grouped_split(docs, doc_group, dev_fraction, seed)
+    return stratified_split(docs, doc_stratum, dev_fraction, seed)
