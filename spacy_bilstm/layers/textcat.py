@@ -1,0 +1,225 @@
+"""Thinc layers of the text classifier: the recurrent document encoder, mean
+pooling and the output activation."""
+from typing import Any, Callable, List, Tuple
+
+from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
+from thinc.types import Floats2d
+
+from .serialize import load_torch_state, save_torch_state
+
+TRUNCATIONS = ("head", "head_tail", "chunk")
+
+# Token vectors of the docs, token vectors of the distinct targets, and the
+# target index of each doc (-1: no target).
+EncoderInT = Tuple[List[Floats2d], List[Floats2d], List[int]]
+Piece = Tuple[int, int]
+
+
+def segment_spans(length: int, max_tokens: int, truncation: str) -> List[List[Piece]]:
+    """Split a document of `length` tokens into the segments the RNN reads.
+
+    Each segment is a list of (start, end) token ranges, concatenated.
+
+    length (int): Tokens in the document.
+    max_tokens (int): The longest segment; 0 or less means no limit.
+    truncation (str): What to do with longer documents. "head" keeps the
+        first `max_tokens` tokens; "head_tail" keeps the first and the last
+        `max_tokens // 2` tokens (the opening and the conclusion of a
+        speech) as one segment; "chunk" reads the whole document as
+        consecutive chunks of equal size (at most `max_tokens`), each
+        encoded from a fresh state, and pools over all of them.
+    RETURNS (List[List[Tuple[int, int]]]): The segments; none for an empty doc.
+    """
+    if truncation not in TRUNCATIONS:
+        raise ValueError(f"Unknown truncation '{truncation}': choose one of {list(TRUNCATIONS)}.")
+    if length <= 0:
+        return []
+    if max_tokens <= 0 or length <= max_tokens:
+        return [[(0, length)]]
+    if truncation == "head":
+        return [[(0, max_tokens)]]
+    if truncation == "head_tail":
+        tail = max_tokens // 2
+        return [[(0, max_tokens - tail), (length - tail, length)]]
+    n_chunks = -(-length // max_tokens)
+    size = -(-length // n_chunks)
+    return [[(start, min(start + size, length))] for start in range(0, length, size)]
+
+
+def RecurrentDocEncoder(
+    nI: int,
+    hidden_width: int,
+    depth: int = 1,
+    cell: str = "lstm",
+    bidirectional: bool = True,
+    dropout: float = 0.0,
+    pooling: str = "max",
+    use_target: bool = False,
+    attention_width: int = 64,
+    max_tokens: int = 512,
+    truncation: str = "chunk",
+) -> Model[EncoderInT, Floats2d]:
+    """Pool each document's token vectors into one vector with a packed RNN.
+
+    See `RecurrentDocEncoder` in `textcat_torch` for the model and
+    `segment_spans` for `max_tokens` and `truncation`.
+
+    RETURNS (Model[EncoderInT, Floats2d]): (n_docs, nO) pooled vectors.
+    """
+    from thinc.api import PyTorchWrapper_v3
+
+    from .textcat_torch import RecurrentDocEncoder as TorchDocEncoder
+
+    segment_spans(1, max_tokens, truncation)  # validates `truncation` early
+    module = TorchDocEncoder(
+        nI, hidden_width, depth, cell, bidirectional, dropout, pooling, use_target, attention_width
+    )
+    wrapped = PyTorchWrapper_v3(
+        module,
+        convert_inputs=_convert_inputs,
+        convert_outputs=_convert_outputs,
+        serialize_model=save_torch_state,
+        deserialize_model=load_torch_state,
+    )
+    return Model(
+        "recurrent_doc_encoder",
+        _encoder_forward,
+        layers=[wrapped],
+        dims={"nI": nI, "nO": module.n_out},
+        attrs={"max_tokens": max_tokens, "truncation": truncation, "pooling": pooling},
+    )
+
+
+def _encoder_forward(
+    model: Model[EncoderInT, Floats2d], inputs: EncoderInT, is_train: bool
+) -> Tuple[Floats2d, Callable]:
+    X, targets, doc_target = inputs
+    max_tokens = model.attrs["max_tokens"]
+    truncation = model.attrs["truncation"]
+    segments = [
+        (i, pieces)
+        for i, x in enumerate(X)
+        for pieces in segment_spans(x.shape[0], max_tokens, truncation)
+    ]
+
+    def zero_grads() -> EncoderInT:
+        return (
+            [model.ops.alloc2f(*x.shape) for x in X],
+            [model.ops.alloc2f(*t.shape) for t in targets],
+            doc_target,
+        )
+
+    if not segments:
+        # torch cannot pack a batch without tokens: every doc pools to zeros.
+        return model.ops.alloc2f(len(X), model.get_dim("nO")), lambda dY: zero_grads()
+    return model.layers[0]((X, targets, doc_target, segments), is_train)
+
+
+def _convert_inputs(model: Model, inputs: Any, is_train: bool) -> Tuple[ArgsKwargs, Callable]:
+    import torch
+
+    X, targets, doc_target, segments = inputs
+    ops = model.ops
+    seg_arrays = [
+        X[i][pieces[0][0] : pieces[0][1]]
+        if len(pieces) == 1
+        else ops.xp.concatenate([X[i][start:end] for start, end in pieces])
+        for i, pieces in segments
+    ]
+    lengths = [a.shape[0] for a in seg_arrays]
+    padded = xp2torch(ops.pad(seg_arrays), requires_grad=is_train)
+    args: List[Any] = [
+        padded,
+        torch.as_tensor(lengths, dtype=torch.long),
+        torch.as_tensor([i for i, _ in segments], dtype=torch.long),
+        len(X),
+    ]
+    if targets:
+        args.extend(
+            [
+                xp2torch(ops.pad(targets), requires_grad=is_train),
+                torch.as_tensor([t.shape[0] for t in targets], dtype=torch.long),
+                torch.as_tensor([doc_target[i] for i, _ in segments], dtype=torch.long),
+            ]
+        )
+
+    def backprop(d_inputs: ArgsKwargs) -> EncoderInT:
+        dX = [ops.alloc2f(*x.shape) for x in X]
+        d_padded = d_inputs.args[0]
+        if d_padded is not None:
+            d_padded = torch2xp(d_padded)
+            for row, ((i, pieces), n) in enumerate(zip(segments, lengths)):
+                offset = 0
+                for start, end in pieces:
+                    dX[i][start:end] += d_padded[row, offset : offset + end - start]
+                    offset += end - start
+        d_targets = [ops.alloc2f(*t.shape) for t in targets]
+        if targets and d_inputs.args[4] is not None:
+            d_target_padded = torch2xp(d_inputs.args[4])
+            for u, t in enumerate(targets):
+                d_targets[u] += d_target_padded[u, : t.shape[0]]
+        return dX, d_targets, doc_target
+
+    return ArgsKwargs(args=tuple(args), kwargs={}), backprop
+
+
+def _convert_outputs(model: Model, inputs_outputs: Any, is_train: bool) -> Tuple[Floats2d, Callable]:
+    _, pooled = inputs_outputs
+    Y = model.ops.asarray2f(torch2xp(pooled))
+
+    def backprop(dY: Floats2d) -> ArgsKwargs:
+        return ArgsKwargs(args=(pooled,), kwargs={"grad_tensors": (xp2torch(dY),)})
+
+    return Y, backprop
+
+
+def MeanPool() -> Model[List[Floats2d], Floats2d]:
+    """Average each doc's token vectors; a doc without tokens pools to zeros.
+
+    RETURNS (Model[List[Floats2d], Floats2d]): (n_docs, width).
+    """
+    return Model("mean_pool", _mean_forward)
+
+
+def _mean_forward(model: Model, X: List[Floats2d], is_train: bool) -> Tuple[Floats2d, Callable]:
+    width = max((x.shape[1] for x in X), default=0)
+    Y = model.ops.alloc2f(len(X), width)
+    for i, x in enumerate(X):
+        if x.shape[0]:
+            Y[i] = x.mean(axis=0)
+
+    def backprop(dY: Floats2d) -> List[Floats2d]:
+        dX = [model.ops.alloc2f(*x.shape) for x in X]
+        for i, x in enumerate(X):
+            if x.shape[0]:
+                dX[i] += dY[i] / x.shape[0]
+        return dX
+
+    return Y, backprop
+
+
+def Probabilities(exclusive_classes: bool) -> Model[Floats2d, Floats2d]:
+    """Softmax (exclusive classes) or sigmoid (multi-label) over scores.
+
+    As with thinc's `Softmax`, the gradient passed back is taken to be the
+    gradient of the loss with respect to the scores before the activation:
+    `probabilities - truth` is that gradient for cross-entropy (softmax)
+    and for binary cross-entropy (sigmoid), and it is what the component's
+    `get_loss` returns.
+
+    exclusive_classes (bool): Softmax if True, else an independent sigmoid per label.
+    RETURNS (Model[Floats2d, Floats2d]): The probabilities.
+    """
+    return Model("probabilities", _probabilities_forward, attrs={"exclusive_classes": exclusive_classes})
+
+
+def _probabilities_forward(model: Model, scores: Floats2d, is_train: bool) -> Tuple[Floats2d, Callable]:
+    if model.attrs["exclusive_classes"]:
+        Y = model.ops.softmax(scores, axis=-1)
+    else:
+        Y = model.ops.sigmoid(scores)
+
+    def backprop(d_scores: Floats2d) -> Floats2d:
+        return d_scores
+
+    return Y, backprop

@@ -1,0 +1,274 @@
+"""Text classification architectures: a recurrent classifier that can
+condition on a stance target, and an averaged-embedding baseline."""
+import re
+from functools import lru_cache
+from typing import Callable, List, Optional, Tuple
+
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Dropout, Linear, Model, Relu, chain, concatenate
+from thinc.types import Floats2d
+
+from ..extensions import STANCE_TARGET
+from ..layers.static_vectors import StaticVectorsEmbed
+from ..layers.textcat import MeanPool, Probabilities, RecurrentDocEncoder
+
+_TARGET_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+@lru_cache(maxsize=4096)
+def target_words(target: str) -> Tuple[str, ...]:
+    """Tokenize a stance target into words (a regex word tokenizer, so that
+    the model needs no `nlp` object and gives the same tokens everywhere).
+
+    target (str): The target, e.g. "Climate Change is a Real Concern".
+    RETURNS (Tuple[str, ...]): Its words and punctuation marks.
+    """
+    return tuple(_TARGET_TOKEN.findall(target))
+
+
+def target_docs(docs: List[Doc]) -> Tuple[List[Doc], List[int]]:
+    """The distinct stance targets of a batch, as Docs, and each doc's target.
+
+    docs (List[Doc]): The batch; targets are read from `doc._.stance_target`.
+    RETURNS (Tuple[List[Doc], List[int]]): One Doc per distinct target, and
+        for each doc the index of its target (-1: none, or no words).
+    """
+    if not docs or not Doc.has_extension(STANCE_TARGET):
+        return [], [-1] * len(docs)
+    index = {}
+    targets: List[Doc] = []
+    doc_target: List[int] = []
+    for doc in docs:
+        target = doc._.get(STANCE_TARGET)
+        words = target_words(target) if isinstance(target, str) else ()
+        if not words:
+            doc_target.append(-1)
+            continue
+        if words not in index:
+            index[words] = len(targets)
+            targets.append(Doc(doc.vocab, words=list(words)))
+        doc_target.append(index[words])
+    return targets, doc_target
+
+
+@registry.architectures("spacy_bilstm.LSTMTextCat.v1")
+def build_lstm_textcat(
+    tok2vec: Optional[Model[List[Doc], List[Floats2d]]],
+    hidden_width: int = 64,
+    depth: int = 1,
+    cell: str = "lstm",
+    bidirectional: bool = True,
+    pooling: str = "max",
+    dropout: float = 0.3,
+    include_static_vectors: bool = False,
+    finetune_vectors: bool = False,
+    vectors_width: int = 64,
+    use_target: bool = False,
+    max_tokens: int = 512,
+    truncation: str = "chunk",
+    attention_width: int = 64,
+    exclusive_classes: bool = True,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], Floats2d]:
+    """Docs -> token vectors -> (target-conditioned) RNN -> pooling -> class
+    probabilities.
+
+    tok2vec (Optional[Model[List[Doc], List[Floats2d]]]): Token features, e.g.
+        `spacy_bilstm.WordCharEmbed.v1`, `spacy.MultiHashEmbed.v2`, or a
+        `spacy.Tok2VecListener.v1` sharing a tok2vec component; None to use
+        the static vectors alone.
+    hidden_width (int): RNN width per direction.
+    depth (int): Stacked RNN layers.
+    cell (str): "lstm", "gru" or "rnn".
+    bidirectional (bool): Add a backward direction.
+    pooling (str): "last" (final states), "mean", "max" or "attention".
+    dropout (float): Dropout on the RNN input, between layers and on the
+        pooled vector.
+    include_static_vectors (bool): Add the vocab's static vectors (set by
+        `[initialize] vectors`), projected to `vectors_width`.
+    finetune_vectors (bool): Learn a correction to the static vectors
+        (otherwise they stay frozen).
+    vectors_width (int): Width of the projected static vectors.
+    use_target (bool): Condition on `doc._.stance_target`: a target RNN's
+        final state initialises the text RNN (and with attention pooling
+        joins the query). Docs without a target are classified as by a plain
+        classifier. The target is embedded by the same `tok2vec`, so a
+        listener cannot be used with targets.
+    max_tokens (int): The longest sequence the RNN reads at once (0: no limit).
+    truncation (str): For longer docs: "head", "head_tail" or "chunk" (see
+        `spacy_bilstm.layers.textcat.segment_spans`).
+    attention_width (int): Hidden width of the attention scorer.
+    exclusive_classes (bool): Softmax over classes; False for multi-label
+        (a sigmoid per label).
+    nO (Optional[int]): The number of labels; set by the component.
+    RETURNS (Model[List[Doc], Floats2d]): (n_docs, n_labels) probabilities.
+    """
+    if use_target and tok2vec is not None and "listener" in tok2vec.name:
+        raise ValueError(
+            "lstm_textcat with use_target = true embeds the target text with its own "
+            "tok2vec, but a listener can only embed the pipeline's docs. Give the "
+            "model its own embedding (spacy_bilstm.WordCharEmbed.v1 or "
+            "spacy.MultiHashEmbed.v2), or set use_target = false."
+        )
+    embed = _features(tok2vec, include_static_vectors, finetune_vectors, vectors_width)
+    encoder = RecurrentDocEncoder(
+        embed.get_dim("nO"),
+        hidden_width,
+        depth=depth,
+        cell=cell,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        pooling=pooling,
+        use_target=use_target,
+        attention_width=attention_width,
+        max_tokens=max_tokens,
+        truncation=truncation,
+    )
+    output_layer = Linear(nO=nO, nI=encoder.get_dim("nO"))
+    model = Model(
+        "lstm_textcat",
+        _lstm_textcat_forward,
+        init=_init,
+        layers=[embed, encoder, output_layer, Probabilities(exclusive_classes)],
+        dims={"nO": nO},
+        attrs={"exclusive_classes": exclusive_classes, "use_target": use_target},
+    )
+    if tok2vec is not None:
+        model.set_ref("tok2vec", tok2vec)
+    model.set_ref("embed", embed)
+    model.set_ref("encoder", encoder)
+    model.set_ref("output_layer", output_layer)
+    return model
+
+
+@registry.architectures("spacy_bilstm.MeanEmbedTextCat.v1")
+def build_mean_embed_textcat(
+    tok2vec: Optional[Model[List[Doc], List[Floats2d]]],
+    hidden_width: int = 64,
+    dropout: float = 0.3,
+    include_static_vectors: bool = False,
+    finetune_vectors: bool = False,
+    vectors_width: int = 64,
+    exclusive_classes: bool = True,
+    nO: Optional[int] = None,
+) -> Model[List[Doc], Floats2d]:
+    """The baseline: averaged token embeddings -> dense ReLU layer -> softmax
+    (or sigmoid). It ignores stance targets.
+
+    tok2vec (Optional[Model[List[Doc], List[Floats2d]]]): Token features, or
+        None for the static vectors alone.
+    hidden_width (int): Width of the dense layer; 0 for none (a linear model
+        over the averaged embeddings).
+    dropout (float): Dropout on the averaged embeddings and the hidden layer.
+    include_static_vectors (bool): Add the vocab's static vectors.
+    finetune_vectors (bool): Learn a correction to the static vectors.
+    vectors_width (int): Width of the projected static vectors.
+    exclusive_classes (bool): Softmax over classes; False for multi-label.
+    nO (Optional[int]): The number of labels; set by the component.
+    RETURNS (Model[List[Doc], Floats2d]): (n_docs, n_labels) probabilities.
+    """
+    embed = _features(tok2vec, include_static_vectors, finetune_vectors, vectors_width)
+    width = embed.get_dim("nO")
+    layers = [embed, MeanPool(), Dropout(dropout)]
+    if hidden_width > 0:
+        layers.extend([Relu(nO=hidden_width, nI=width), Dropout(dropout)])
+        width = hidden_width
+    output_layer = Linear(nO=nO, nI=width)
+    model = chain(*layers, output_layer, Probabilities(exclusive_classes))
+    model.attrs["exclusive_classes"] = exclusive_classes
+    model.attrs["use_target"] = False
+    if tok2vec is not None:
+        model.set_ref("tok2vec", tok2vec)
+    model.set_ref("embed", embed)
+    model.set_ref("output_layer", output_layer)
+    return model
+
+
+def _features(
+    tok2vec: Optional[Model],
+    include_static_vectors: bool,
+    finetune_vectors: bool,
+    vectors_width: int,
+) -> Model[List[Doc], List[Floats2d]]:
+    parts = []
+    if tok2vec is not None:
+        width = _output_width(tok2vec)
+        if width is None:
+            raise ValueError(
+                "lstm_textcat needs to know the width of its tok2vec layer: set its "
+                "'width' (for a spacy.Tok2VecListener.v1, the width of the shared tok2vec)."
+            )
+        if tok2vec.has_dim("nO") is None:
+            tok2vec.set_dim("nO", width)
+        parts.append(tok2vec)
+    if include_static_vectors:
+        parts.append(StaticVectorsEmbed(vectors_width, finetune=finetune_vectors))
+    elif finetune_vectors:
+        raise ValueError("finetune_vectors = true needs include_static_vectors = true.")
+    if not parts:
+        raise ValueError(
+            "The text classifier has no token features: give it a tok2vec, or set "
+            "include_static_vectors = true."
+        )
+    if len(parts) == 1:
+        return parts[0]
+    embed = concatenate(*parts)
+    embed.set_dim("nO", sum(part.get_dim("nO") for part in parts))
+    return embed
+
+
+def _output_width(model: Model) -> Optional[int]:
+    """The output width of a layer, read from its last sublayer that knows it.
+
+    spaCy's `MultiHashEmbed` (a chain ending in `ragged2list`) leaves its own
+    `nO` unset until it is initialized, although its last Maxout knows it.
+    """
+    if model.has_dim("nO") and model.get_dim("nO") is not None:
+        return model.get_dim("nO")
+    if model.name.startswith("concatenate"):
+        widths = [_output_width(layer) for layer in model.layers]
+        return None if None in widths else sum(widths)
+    for layer in reversed(model.layers):
+        width = _output_width(layer)
+        if width is not None:
+            return width
+    return None
+
+
+def _init(model: Model[List[Doc], Floats2d], X: Optional[List[Doc]] = None, Y=None) -> None:
+    embed, encoder, output_layer, probabilities = model.layers
+    docs = list(X) if X else None
+    if docs and model.attrs["use_target"]:
+        docs = docs + target_docs(docs)[0]
+    embed.initialize(X=docs)
+    encoder.initialize()
+    if model.has_dim("nO") and model.get_dim("nO") is not None and not output_layer.has_dim("nO"):
+        output_layer.set_dim("nO", model.get_dim("nO"))
+    output_layer.initialize()
+    probabilities.initialize()
+    if output_layer.has_dim("nO"):
+        model.set_dim("nO", output_layer.get_dim("nO"), force=True)
+
+
+def _lstm_textcat_forward(
+    model: Model[List[Doc], Floats2d], docs: List[Doc], is_train: bool
+) -> Tuple[Floats2d, Callable]:
+    embed, encoder, output_layer, probabilities = model.layers
+    if not docs:
+        return model.ops.alloc2f(0, output_layer.get_dim("nO")), lambda dY: []
+    if model.attrs["use_target"]:
+        targets, doc_target = target_docs(docs)
+    else:
+        targets, doc_target = [], [-1] * len(docs)
+    vectors, backprop_embed = embed(docs + targets, is_train)
+    pooled, backprop_encoder = encoder((vectors[: len(docs)], vectors[len(docs) :], doc_target), is_train)
+    scores, backprop_output = output_layer(pooled, is_train)
+    Y, backprop_probabilities = probabilities(scores, is_train)
+
+    def backprop(dY: Floats2d) -> List[Doc]:
+        d_docs, d_targets, _ = backprop_encoder(backprop_output(backprop_probabilities(dY)))
+        backprop_embed(list(d_docs) + list(d_targets))
+        return []
+
+    return Y, backprop

@@ -1,0 +1,407 @@
+"""The `lstm_textcat` component: recurrent (optionally target-conditioned)
+text classification for spaCy, writing `doc.cats`.
+
+Stance targets are read from `doc._.stance_target`. With `nlp.pipe` over
+`(text, context)` tuples, put the target on the doc before the pipeline runs,
+e.g. with `with_stance_targets`::
+
+    pairs = [("We must act on emissions now.", {"target": "Climate Change"})]
+    for doc, context in nlp.pipe(with_stance_targets(nlp, pairs), as_tuples=True):
+        print(doc._.stance_target, doc.cats)
+"""
+from itertools import islice
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy import util
+from spacy.errors import Errors
+from spacy.language import Language
+from spacy.pipeline.trainable_pipe import TrainablePipe
+from spacy.scorer import Scorer
+from spacy.tokens import Doc
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.types import Floats2d
+
+from .errors import ModelLoadError
+from .extensions import STANCE_TARGET, install_extensions
+
+DEFAULT_TEXTCAT_MODEL = """
+[model]
+@architectures = "spacy_bilstm.LSTMTextCat.v1"
+hidden_width = 64
+depth = 1
+cell = "lstm"
+bidirectional = true
+pooling = "max"
+dropout = 0.3
+include_static_vectors = false
+finetune_vectors = false
+vectors_width = 64
+use_target = true
+max_tokens = 512
+truncation = "chunk"
+attention_width = 64
+exclusive_classes = true
+
+[model.tok2vec]
+@architectures = "spacy.MultiHashEmbed.v2"
+width = 64
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+rows = [5000, 1000, 2500, 2500]
+include_static_vectors = false
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_TEXTCAT_MODEL)["model"]
+
+
+@Language.factory(
+    "lstm_textcat",
+    assigns=["doc.cats"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "threshold": 0.5,
+        "scorer": {"@scorers": "spacy_bilstm.textcat_scorer.v1"},
+    },
+    default_score_weights={
+        "cats_score": 1.0,
+        "cats_score_desc": None,
+        "cats_micro_p": None,
+        "cats_micro_r": None,
+        "cats_micro_f": None,
+        "cats_macro_p": None,
+        "cats_macro_r": None,
+        "cats_macro_f": None,
+        "cats_macro_auc": None,
+        "cats_f_per_type": None,
+    },
+)
+def make_lstm_textcat(
+    nlp: Language,
+    name: str,
+    model: Model[List[Doc], Floats2d],
+    threshold: float,
+    scorer: Optional[Callable],
+) -> "LSTMTextCategorizer":
+    """Create an `lstm_textcat` component.
+
+    Whether the classes are exclusive (softmax, one label per doc) or not
+    (multi-label, a sigmoid per label) is set by the model's
+    `exclusive_classes`; the scorer follows it.
+
+    Long documents: the recurrent model reads at most `max_tokens` tokens
+    in one sequence (default 512). Longer docs are, by its `truncation`,
+    cut to their head ("head"), to their head and tail ("head_tail"), or
+    read whole as chunks of at most `max_tokens` tokens, each encoded from a
+    fresh state, with pooling over all chunks ("chunk", the default). Memory
+    therefore grows with the number of tokens in a batch, not with the
+    longest document times the batch size.
+
+    model (Model[List[Doc], Floats2d]): A model returning one row of
+        probabilities per doc, such as `spacy_bilstm.LSTMTextCat.v1` or
+        `spacy_bilstm.MeanEmbedTextCat.v1`.
+    threshold (float): Cutoff for a positive label in multi-label scoring
+        (not used with exclusive classes).
+    scorer (Optional[Callable]): The scoring method.
+    """
+    return LSTMTextCategorizer(nlp.vocab, model, name, threshold=threshold, scorer=scorer)
+
+
+def textcat_score(examples: Iterable[Example], *, multi_label: bool = False, **kwargs) -> Dict[str, Any]:
+    """Score `doc.cats` exactly as spaCy's `textcat` (exclusive classes) or
+    `textcat_multilabel` (multi-label) does.
+
+    examples (Iterable[Example]): The examples to score.
+    multi_label (bool): Whether the labels are independent.
+    RETURNS (Dict[str, Any]): The scores (cats_score, cats_macro_f, ...).
+    """
+    return Scorer.score_cats(examples, "cats", multi_label=multi_label, **kwargs)
+
+
+@util.registry.scorers("spacy_bilstm.textcat_scorer.v1")
+def make_textcat_scorer() -> Callable:
+    return textcat_score
+
+
+def with_stance_targets(
+    nlp: Language, data: Iterable[Tuple[str, Any]], key: str = "target"
+) -> Iterator[Tuple[Doc, Any]]:
+    """Turn `(text, context)` pairs into `(doc, context)` pairs whose docs
+    carry the stance target `context[key]`, for `nlp.pipe(..., as_tuples=True)`.
+
+    nlp (Language): The pipeline (only its tokenizer runs here).
+    data (Iterable[Tuple[str, Any]]): Texts with a context dict (or None).
+    key (str): The context field holding the target; a missing or empty
+        field leaves the doc without a target.
+    YIELDS (Tuple[Doc, Any]): The tokenized doc and the unchanged context.
+    """
+    install_extensions()
+    for text, context in data:
+        doc = nlp.make_doc(text)
+        target = context.get(key) if isinstance(context, dict) else None
+        doc._.set(STANCE_TARGET, target or None)
+        yield doc, context
+
+
+class LSTMTextCategorizer(TrainablePipe):
+    """Assign `doc.cats` with a recurrent or averaged-embedding classifier,
+    conditioned on `doc._.stance_target` where the model supports it."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "lstm_textcat",
+        *,
+        threshold: float = 0.5,
+        scorer: Optional[Callable] = textcat_score,
+    ) -> None:
+        """Initialize the component.
+
+        vocab (Vocab): The shared vocabulary.
+        model (Model): The thinc model (see `make_lstm_textcat`).
+        name (str): The component instance name.
+        threshold (float): Cutoff for multi-label scoring.
+        scorer (Optional[Callable]): The scoring method.
+        """
+        install_extensions()
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict[str, Any] = {
+            "labels": [],
+            "threshold": threshold,
+            "positive_label": None,
+            "multi_label": not model.attrs.get("exclusive_classes", True),
+        }
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        """The labels, sorted."""
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> List[str]:
+        return list(self.labels)
+
+    @property
+    def exclusive_classes(self) -> bool:
+        """Whether each doc has exactly one label."""
+        return not self.cfg["multi_label"]
+
+    def _is_initialized(self) -> bool:
+        output_layer = self.model.get_ref("output_layer")
+        return output_layer.has_param("W") and output_layer.get_param("W") is not None
+
+    def add_label(self, label: str) -> int:
+        """Add a label before the component is initialized.
+
+        label (str): The label to add.
+        RETURNS (int): 0 if the label is already present, otherwise 1.
+        """
+        if not isinstance(label, str):
+            raise ValueError(Errors.E187)
+        if label in self.labels:
+            return 0
+        self._allow_extra_label()
+        if self._is_initialized():
+            raise ValueError(
+                f"Cannot add label '{label}' to '{self.name}': it is already "
+                "initialized. Add labels before nlp.initialize()."
+            )
+        self.cfg["labels"] = sorted([*self.labels, label])
+        self.vocab.strings.add(label)
+        return 1
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Sequence[str]] = None,
+        positive_label: Optional[str] = None,
+    ) -> None:
+        """Collect the labels and infer the model's shapes from examples.
+
+        get_examples (Callable[[], Iterable[Example]]): The training examples.
+        nlp (Language): The current nlp object.
+        labels (Optional[Sequence[str]]): Labels to use instead of reading
+            them from the data.
+        positive_label (Optional[str]): For two exclusive classes, the label
+            whose F-score is `cats_score` (otherwise the macro F-score).
+        """
+        validate_get_examples(get_examples, "LSTMTextCategorizer.initialize")
+        self._validate_categories(get_examples())
+        found = set(labels) if labels is not None else set(self.labels)
+        if labels is None:
+            for example in get_examples():
+                found.update(example.reference.cats)
+        minimum = 2 if self.exclusive_classes else 1
+        if len(found) < minimum:
+            raise ValueError(
+                f"'{self.name}' found {len(found)} label(s) ({sorted(found)}); it needs "
+                f"at least {minimum}{' for exclusive classes' if minimum == 2 else ''}. "
+                "Check that the training docs have doc.cats set."
+            )
+        if positive_label is not None:
+            if positive_label not in found:
+                raise ValueError(Errors.E920.format(pos_label=positive_label, labels=sorted(found)))
+            if len(found) != 2:
+                raise ValueError(Errors.E919.format(pos_label=positive_label, labels=sorted(found)))
+        self.cfg["labels"] = sorted(found)
+        self.cfg["positive_label"] = positive_label
+        for label in self.labels:
+            self.vocab.strings.add(label)
+        self.model.get_ref("output_layer").set_dim("nO", len(self.labels))
+        if self.model.has_dim("nO") is not False:
+            self.model.set_dim("nO", len(self.labels), force=True)
+        doc_sample = [eg.reference for eg in islice(get_examples(), 10)]
+        doc_sample = [doc for doc in doc_sample if len(doc)] or [Doc(self.vocab, words=["x"])]
+        self.model.initialize(X=doc_sample)
+
+    def _validate_categories(self, examples: Iterable[Example]) -> None:
+        for example in examples:
+            values = list(example.reference.cats.values())
+            for value in values:
+                if value not in (0.0, 1.0):
+                    raise ValueError(Errors.E851.format(val=value))
+            if self.exclusive_classes and values.count(1.0) > 1:
+                raise ValueError(Errors.E895.format(value=example.reference.cats))
+
+    def predict(self, docs: Iterable[Doc]) -> Floats2d:
+        """Score every label for each doc, without changing the docs.
+
+        docs (Iterable[Doc]): The documents.
+        RETURNS (Floats2d): (n_docs, n_labels) probabilities.
+        """
+        docs = list(docs)
+        if not self._is_initialized():
+            raise ValueError(Errors.E109.format(name=self.name))
+        if not docs:
+            return self.model.ops.alloc2f(0, len(self.labels))
+        return self.model.predict(docs)
+
+    def set_annotations(self, docs: Iterable[Doc], scores: Floats2d) -> None:
+        """Write the probabilities to `doc.cats`.
+
+        docs (Iterable[Doc]): The documents to modify.
+        scores (Floats2d): The scores from `predict`.
+        """
+        scores = self.model.ops.to_numpy(scores)
+        for i, doc in enumerate(docs):
+            for j, label in enumerate(self.labels):
+                doc.cats[label] = float(scores[i, j])
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch of examples.
+
+        examples (Iterable[Example]): A batch of examples.
+        drop (float): The dropout rate of the thinc layers (the RNN's own
+            dropout is set in the model config).
+        sgd (thinc.api.Optimizer): The optimizer.
+        losses (Optional[Dict[str, float]]): Accumulated losses by component.
+        RETURNS (Dict[str, float]): The updated losses.
+        """
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "LSTMTextCategorizer.update")
+        self._validate_categories(examples)
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        set_dropout_rate(self.model, drop)
+        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop(d_scores)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], scores: Floats2d) -> Tuple[float, Floats2d]:
+        """Cross-entropy (exclusive classes) or binary cross-entropy
+        (multi-label) and its gradient with respect to the scores before
+        the softmax or sigmoid.
+
+        With exclusive classes, labels missing from an annotated doc's
+        `cats` count as 0 (as in spaCy's `textcat`); a doc with empty `cats`
+        is unannotated and adds nothing. With multi-label, missing labels
+        add nothing (as in `textcat_multilabel`).
+
+        examples (Iterable[Example]): The batch.
+        scores (Floats2d): The probabilities from the forward pass.
+        RETURNS (Tuple[float, Floats2d]): The loss and the gradient.
+        """
+        examples = list(examples)
+        validate_examples(examples, "LSTMTextCategorizer.get_loss")
+        truths = numpy.zeros((len(examples), len(self.labels)), dtype="f")
+        known = numpy.zeros((len(examples), len(self.labels)), dtype="f")
+        for i, example in enumerate(examples):
+            cats = example.reference.cats
+            for j, label in enumerate(self.labels):
+                if label in cats:
+                    truths[i, j] = cats[label]
+                    known[i, j] = 1.0
+                elif self.exclusive_classes and cats:
+                    known[i, j] = 1.0
+        probs = self.model.ops.to_numpy(scores).astype("f")
+        clipped = numpy.clip(probs, 1e-7, 1.0 - 1e-7)
+        if self.exclusive_classes:
+            loss = -(known * truths * numpy.log(clipped)).sum()
+        else:
+            loss = -(known * (truths * numpy.log(clipped) + (1 - truths) * numpy.log(1 - clipped))).sum()
+        d_scores = self.model.ops.asarray2f((probs - truths) * known)
+        return float(loss), d_scores
+
+    def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "LSTMTextCategorizer":
+        """Load the component from bytes; see `TrainablePipe.from_bytes`."""
+        try:
+            super().from_bytes(bytes_data, exclude=exclude)
+        except ModelLoadError:
+            raise
+        except Exception as err:
+            raise ModelLoadError(f"Could not load '{self.name}' from bytes: {_describe(err)}") from None
+        self._check_loaded(where="bytes")
+        return self
+
+    def from_disk(self, path, *, exclude=tuple()) -> "LSTMTextCategorizer":
+        """Load the component from a directory; see `TrainablePipe.from_disk`."""
+        try:
+            super().from_disk(path, exclude=exclude)
+        except ModelLoadError as err:
+            raise ModelLoadError(f"{path}: {err}") from None
+        except Exception as err:
+            raise ModelLoadError(
+                f"{path}: could not load '{self.name}' (corrupt or incomplete model "
+                f"directory?): {_describe(err)}"
+            ) from None
+        self._check_loaded(where=str(path))
+        return self
+
+    def _check_loaded(self, where: str) -> None:
+        output_layer = self.model.get_ref("output_layer")
+        if output_layer.has_dim("nO") and output_layer.get_dim("nO") != len(self.labels):
+            raise ModelLoadError(
+                f"{where}: '{self.name}' has {len(self.labels)} labels in its cfg but "
+                f"its weights score {output_layer.get_dim('nO')}."
+            )
+        if self.cfg["multi_label"] == bool(self.model.attrs.get("exclusive_classes", True)):
+            raise ModelLoadError(
+                f"{where}: '{self.name}' was saved with multi_label = "
+                f"{self.cfg['multi_label']}, but its model config says "
+                f"exclusive_classes = {self.model.attrs.get('exclusive_classes')}."
+            )
+
+
+def _describe(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}"
