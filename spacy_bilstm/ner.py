@@ -5,6 +5,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy
 import srsly
 from spacy import util
+from spacy.attrs import IS_SPACE
 from spacy.errors import Errors
 from spacy.language import Language
 from spacy.pipeline.trainable_pipe import TrainablePipe
@@ -19,7 +20,7 @@ from .errors import ModelLoadError
 from .extensions import ENT_CONFIDENCES, confidence_key, install_extensions
 from .layers.crf import crf_decode, crf_loss, crf_marginals, crf_transition_scores
 from .spans import scored_spans, span_log_prob
-from .tags import tag_ids_from_strings, tag_names, tags_to_spans
+from .tags import split_tag, tag_ids_from_strings, tag_names, tags_to_spans
 
 DEFAULT_NER_MODEL = """
 [model]
@@ -255,8 +256,8 @@ class BiLSTMEntityRecognizer(TrainablePipe):
                 for start, end, label in tags_to_spans(doc_tags.tolist(), self.labels)
             ]
             confidences = {
-                confidence_key(s.start, s.end, s.label_): round(
-                    float(numpy.exp(span_log_prob(table, transitions, s.start, s.end, label_index[s.label_]))), 6
+                confidence_key(s.start, s.end, s.label_): _probability(
+                    span_log_prob(table, transitions, s.start, s.end, label_index[s.label_])
                 )
                 for s in spans
             }
@@ -274,8 +275,8 @@ class BiLSTMEntityRecognizer(TrainablePipe):
 
     def _allowed_tags(self, doc: Doc) -> Optional[numpy.ndarray]:
         # Whitespace tokens are never part of an entity, as in spaCy's ner.
-        spaces = [token.i for token in doc if token.is_space]
-        if not spaces:
+        spaces = numpy.flatnonzero(doc.to_array(IS_SPACE))
+        if not len(spaces):
             return None
         allowed = numpy.ones((len(doc), len(self.tag_names)), dtype=bool)
         allowed[spaces, 1:] = False
@@ -347,8 +348,9 @@ class BiLSTMEntityRecognizer(TrainablePipe):
             try:
                 gold.append(numpy.asarray(tag_ids_from_strings(tags, self.labels), dtype="int64"))
             except KeyError as err:
+                label = split_tag(err.args[0])[1]
                 raise ValueError(
-                    f"'{self.name}' got the entity tag {err.args[0]!r} in training "
+                    f"'{self.name}' got the entity label {label!r} in training "
                     f"data, but its labels are {list(self.labels)}. Re-initialize "
                     "on data that includes this label (or add it before initializing)."
                 ) from None
@@ -388,6 +390,11 @@ class BiLSTMEntityRecognizer(TrainablePipe):
                     f"{where}: '{self.name}' has {len(self.labels)} labels in its "
                     f"cfg ({expected} tags) but its weights score {crf.get_dim('nO')} tags."
                 )
+
+
+def _probability(log_prob: float) -> float:
+    # float32 forward-backward can land a hair above 1 for a certain span.
+    return round(float(numpy.exp(min(log_prob, 0.0))), 6)
 
 
 def _describe(err: Exception) -> str:

@@ -41,8 +41,9 @@ def grouped_split(
 
     The groups are sorted by key and shuffled with `seed`; then, in that
     order, a group goes to dev if that brings the number of dev items closer
-    to ``dev_fraction * len(items)``. With two or more groups both splits are
-    non-empty: if no group fits, the smallest one goes to dev.
+    to ``dev_fraction * len(items)`` without emptying train. With two or more
+    groups both splits are non-empty: if no group fits, the smallest one goes
+    to dev.
 
     items (Sequence[T]): The items, e.g. Docs.
     group_of (Callable[[T], Hashable]): The group key of an item.
@@ -62,7 +63,9 @@ def grouped_split(
     dev_groups = set()
     n_dev = 0
     for key in order:
-        if abs(n_dev + sizes[key] - target) < abs(n_dev - target):
+        closer = abs(n_dev + sizes[key] - target) < abs(n_dev - target)
+        # Never move the last training group: train must not end up empty.
+        if closer and n_dev + sizes[key] < len(items):
             dev_groups.add(key)
             n_dev += sizes[key]
     if not dev_groups and len(order) >= 2:
@@ -127,22 +130,33 @@ def doc_stratum(doc: Doc) -> Hashable:
     return (gold, doc._.stance_target or "")
 
 
-def split_docs(docs: Sequence[Doc], dev_fraction: float, seed: int = 0) -> Tuple[List[Doc], List[Doc]]:
-    """Split labelled Docs as their source requires.
+def split_strategy(docs: Sequence[Doc]) -> str:
+    """How `split_docs` splits these Docs.
 
-    * If any Doc's meta has "stratum" (SemEval tweets): `stratified_split`
-      by it.
-    * Else if every Doc's meta has "group" (debates): `grouped_split`.
-    * Else: `stratified_split` by gold label(s) and target.
+    * "stratum" if any Doc's meta has "stratum" (SemEval tweets):
+      stratified by it;
+    * else "group" if every Doc's meta has "group" (debates): grouped;
+    * else "label": stratified by gold label(s) and target.
+
+    docs (Sequence[Doc]): Docs from a `textcat_sources` reader.
+    RETURNS (str): "stratum", "group" or "label".
+    """
+    metas = [doc._.meta or {} for doc in docs]
+    if any("stratum" in meta for meta in metas):
+        return "stratum"
+    if metas and all("group" in meta for meta in metas):
+        return "group"
+    return "label"
+
+
+def split_docs(docs: Sequence[Doc], dev_fraction: float, seed: int = 0) -> Tuple[List[Doc], List[Doc]]:
+    """Split labelled Docs as their source requires (see `split_strategy`).
 
     docs (Sequence[Doc]): Docs from a `textcat_sources` reader.
     dev_fraction (float): The share of dev documents, in (0, 1).
     seed (int): The shuffle seed.
     RETURNS (Tuple[List[Doc], List[Doc]]): (train, dev).
     """
-    metas = [doc._.meta or {} for doc in docs]
-    if any("stratum" in meta for meta in metas):
-        return stratified_split(docs, doc_stratum, dev_fraction, seed)
-    if metas and all("group" in meta for meta in metas):
+    if split_strategy(docs) == "group":
         return grouped_split(docs, doc_group, dev_fraction, seed)
     return stratified_split(docs, doc_stratum, dev_fraction, seed)

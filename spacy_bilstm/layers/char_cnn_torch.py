@@ -20,10 +20,15 @@ class ByteCNN(nn.Module):
         self.embed = nn.Embedding(N_BYTE_IDS, byte_width, padding_idx=PAD_ID)
         self.conv = nn.Conv1d(byte_width, n_filters, window, padding=window // 2)
 
-    def forward(self, byte_ids: torch.Tensor) -> torch.Tensor:
-        """(N, max_bytes) byte ids -> (N, n_filters) word features."""
+    def forward(self, byte_ids: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+        """Word features for every token.
+
+        byte_ids (torch.Tensor): (V, max_bytes) byte ids of V distinct words.
+        inverse (torch.Tensor): (N,) the distinct-word row of each token.
+        RETURNS (torch.Tensor): (N, n_filters) features.
+        """
         if byte_ids.shape[0] == 0:
-            return byte_ids.new_zeros((0, self.conv.out_channels), dtype=self.embed.weight.dtype)
+            return self.embed.weight.new_zeros((inverse.shape[0], self.conv.out_channels))
         hidden = self.conv(self.embed(byte_ids).transpose(1, 2))  # (N, F, C)
         is_pad = (byte_ids == PAD_ID).unsqueeze(1)
         # Padding must not win the max, or a word's features would depend on
@@ -32,4 +37,5 @@ class ByteCNN(nn.Module):
         pooled = hidden.max(dim=2).values
         # A word of only padding cannot occur (every token has >= 1 byte),
         # but guard the value anyway so it can never reach the LSTM.
-        return torch.where(is_pad.all(dim=2), torch.zeros_like(pooled), pooled)
+        pooled = torch.where(is_pad.all(dim=2), torch.zeros_like(pooled), pooled)
+        return pooled.index_select(0, inverse)

@@ -227,7 +227,9 @@ def crf_marginals(
             emissions = _apply_allowed(emissions, keep, allowed_tags, NEG)
             _, (transitions, start, end) = _torch_params(model, requires_grad=False)
             if model.attrs["use_crf"]:
-                log_z, alphas = forward_scores(emissions, lengths, transitions, start, end)
+                log_z, alphas = forward_scores(
+                    emissions, lengths, transitions, start, end, keep_alphas=True
+                )
                 betas = backward_scores(emissions, lengths, transitions, end)
                 alpha = torch.stack(alphas, dim=1).cpu().numpy()
                 beta = torch.stack(betas, dim=1).cpu().numpy()

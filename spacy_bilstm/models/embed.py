@@ -44,6 +44,9 @@ def build_word_char_embed(
         width=width, attrs=attrs, rows=rows, include_static_vectors=include_static_vectors
     )
     if char_width <= 0:
+        # MultiHashEmbed's chain ends in a ragged2list without a width; the
+        # tagger reads its input width from here.
+        word.set_dim("nO", width, force=True)
         return word
     chars = CharCNN(char_width, char_byte_width, char_window, char_max_bytes)
     model = concatenate(word, chars)

@@ -1,0 +1,177 @@
+"""Adding up what Docs contribute, in a form any backend can merge.
+
+An `Aggregate` holds counts keyed by the keys that `extract_doc` resolved
+within each document; canonicalisation across documents happens only when the
+graph is built, so adding Docs in any order, in any batches, on any worker
+gives the same result. Its flat-row form (`to_rows` / `from_rows`) is what
+the Ray backend emits and sums and what checkpoints store:
+
+=========  ==============  =============  =========  ======  ==============================
+kind       a               b              c          d       count / stance / stance_n
+=========  ==============  =============  =========  ======  ==============================
+mention    actor key       text written   label              mentions
+window     keys joined     document id    date               windows
+speaker    speaker key     text written                      documents
+said       speaker key     actor key      doc id     date    mentions / stance / 0 or 1
+smeta      speaker key     field          value              documents
+stat       statistic                                         value
+=========  ==============  =============  =========  ======  ==============================
+
+Keys in a window are joined by ``KEY_SEPARATOR`` (a control character, which
+names never contain).
+"""
+from collections import Counter
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from spacy.tokens import Doc
+
+from .extract import KEY_SEPARATOR, DocExtraction, ExtractOptions, extract_doc
+
+ROW_FIELDS: Tuple[str, ...] = ("kind", "a", "b", "c", "d", "count", "stance", "stance_n")
+Row = Tuple[str, str, str, str, str, int, float, int]
+
+
+class Aggregate:
+    """Summed contributions of many Docs; merging is exact and order-free.
+
+    mentions (Counter): (key, text, label) → mentions.
+    windows (Counter): (joined keys, doc id, date) → windows.
+    speaker_names (Counter): (speaker key, text) → documents.
+    said (Dict): (speaker key, actor key, doc id, date) → [mentions, stance sum, stance docs].
+    speaker_meta (Counter): (speaker key, field, value) → documents.
+    stats (Counter): docs, entities, mentions, dropped_label, dropped_empty,
+        control_chars_removed, docs_without_sentences (see `DocExtraction`).
+    """
+
+    def __init__(self) -> None:
+        self.mentions: Counter = Counter()
+        self.windows: Counter = Counter()
+        self.speaker_names: Counter = Counter()
+        self.said: Dict[Tuple[str, str, str, str], List] = {}
+        self.speaker_meta: Counter = Counter()
+        self.stats: Counter = Counter()
+
+    @property
+    def n_docs(self) -> int:
+        return self.stats["docs"]
+
+    def add(self, extraction: DocExtraction) -> None:
+        """Add one Doc's contribution.
+
+        extraction (DocExtraction): From `extract_doc`.
+        """
+        doc_id, date = extraction.doc_id, extraction.date
+        mentions = self.mentions
+        for mention in extraction.mentions:
+            mentions[mention.key, mention.raw, mention.label] += 1
+        windows = self.windows
+        for keys in extraction.windows:
+            windows[KEY_SEPARATOR.join(keys), doc_id, date] += 1
+        stats = self.stats
+        for name, value in extraction.stats.items():
+            stats[name] += value
+        if extraction.speaker is None:
+            return
+        speaker, written = extraction.speaker
+        self.speaker_names[speaker, written] += 1
+        for name, value in extraction.meta.items():
+            if value:
+                self.speaker_meta[speaker, name, value] += 1
+        actors: Dict[str, int] = {}
+        for mention in extraction.mentions:
+            actors[mention.key] = actors.get(mention.key, 0) + 1
+        stance = 0.0 if extraction.stance is None else extraction.stance
+        stance_n = 0 if extraction.stance is None else 1
+        for actor, count in actors.items():
+            self._add_said((speaker, actor, doc_id, date), count, stance, stance_n)
+
+    def _add_said(self, key: Tuple[str, str, str, str], mentions: int, stance: float, stance_n: int) -> None:
+        current = self.said.get(key)
+        if current is None:
+            self.said[key] = [mentions, stance, stance_n]
+        else:
+            current[0] += mentions
+            current[1] += stance
+            current[2] += stance_n
+
+    def merge(self, other: "Aggregate") -> None:
+        """Add another aggregate's counts to this one."""
+        self.mentions.update(other.mentions)
+        self.windows.update(other.windows)
+        self.speaker_names.update(other.speaker_names)
+        self.speaker_meta.update(other.speaker_meta)
+        self.stats.update(other.stats)
+        for key, (mentions, stance, stance_n) in other.said.items():
+            self._add_said(key, mentions, stance, stance_n)
+
+    def to_rows(self) -> List[Row]:
+        """The flat rows (see the module docstring), sorted.
+
+        RETURNS (List[Row]): One tuple per row, fields as in `ROW_FIELDS`.
+        """
+        rows: List[Row] = []
+        rows.extend(("mention", k, t, label, "", n, 0.0, 0) for (k, t, label), n in self.mentions.items())
+        rows.extend(("window", w, doc, date, "", n, 0.0, 0) for (w, doc, date), n in self.windows.items())
+        rows.extend(("speaker", s, t, "", "", n, 0.0, 0) for (s, t), n in self.speaker_names.items())
+        rows.extend(
+            ("said", s, a, doc, date, m, st, sn) for (s, a, doc, date), (m, st, sn) in self.said.items()
+        )
+        rows.extend(("smeta", s, f, v, "", n, 0.0, 0) for (s, f, v), n in self.speaker_meta.items())
+        rows.extend(("stat", name, "", "", "", n, 0.0, 0) for name, n in self.stats.items())
+        rows.sort()
+        return rows
+
+    def add_rows(self, rows: Iterable[Row]) -> None:
+        """Add flat rows (from `to_rows`, a checkpoint or a Ray grouped sum).
+
+        rows (Iterable[Row]): Tuples with the fields of `ROW_FIELDS`.
+        RAISES (ValueError): On an unknown kind.
+        """
+        for kind, a, b, c, d, count, stance, stance_n in rows:
+            count = int(count)
+            if kind == "mention":
+                self.mentions[a, b, c] += count
+            elif kind == "window":
+                self.windows[a, b, c] += count
+            elif kind == "speaker":
+                self.speaker_names[a, b] += count
+            elif kind == "said":
+                self._add_said((a, b, c, d), count, float(stance), int(stance_n))
+            elif kind == "smeta":
+                self.speaker_meta[a, b, c] += count
+            elif kind == "stat":
+                self.stats[a] += count
+            else:
+                raise ValueError(f"unknown row kind {kind!r}")
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Row]) -> "Aggregate":
+        """An aggregate holding the given rows."""
+        aggregate = cls()
+        aggregate.add_rows(rows)
+        return aggregate
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Aggregate) and self.to_rows() == other.to_rows()
+
+
+def extract_network(
+    docs: Iterable[Doc], options: Optional[ExtractOptions] = None, aggregate: Optional[Aggregate] = None
+) -> Aggregate:
+    """Extract and add up many Docs.
+
+    A Doc without an id in `doc._.meta` gets its position in the stream
+    ("0", "1", …) counted from `aggregate.n_docs`, so feeding batches into
+    the same aggregate numbers them as one stream.
+
+    docs (Iterable[Doc]): Processed Docs.
+    options (Optional[ExtractOptions]): What to extract (default: sentence
+        window, all labels).
+    aggregate (Optional[Aggregate]): Add to this aggregate instead of a new one.
+    RETURNS (Aggregate): The sums.
+    """
+    options = options if options is not None else ExtractOptions()
+    aggregate = aggregate if aggregate is not None else Aggregate()
+    for doc in docs:
+        aggregate.add(extract_doc(doc, options, default_id=str(aggregate.n_docs)))
+    return aggregate

@@ -1,0 +1,43 @@
+"""Shared fixtures and the `--slow` switch.
+
+Slow tests (whole workflows, real corpora, Ray clusters) are skipped unless
+pytest runs with `--slow`.
+"""
+from pathlib import Path
+
+import pytest
+import torch
+
+# One intra-op thread: the suite often shares two cores with other work, and
+# an oversubscribed torch thread pool runs several times slower. It also
+# makes float results independent of the machine's core count.
+torch.set_num_threads(1)
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", default=False, help="run slow tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--slow"):
+        return
+    skip_slow = pytest.mark.skip(reason="slow: run with --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The shared data folder beside the checkout; tests skip without it."""
+    if not SHARED.exists():
+        pytest.skip(f"{SHARED} is not available")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT

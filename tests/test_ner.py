@@ -1,0 +1,263 @@
+"""The pipe contract of `bilstm_ner`: training, prediction, invariance, IO."""
+import pickle
+import subprocess
+import sys
+
+import numpy
+import pytest
+import spacy
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+
+from spacy_bilstm.errors import ModelLoadError
+from spacy_bilstm.tags import is_valid_sequence
+
+from .ner_fixtures import TRAIN_DATA, ents_of, make_examples, overfit_pipeline
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return overfit_pipeline()
+
+
+def test_add_pipe_and_labels_before_training():
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("bilstm_ner")
+    assert ner.add_label("PER") == 1
+    assert ner.add_label("PER") == 0
+    assert ner.add_label("LOC") == 1
+    assert ner.labels == ("LOC", "PER")
+    assert ner.tag_names[0] == "O" and len(ner.tag_names) == 9
+
+
+def test_uninitialized_use_raises_e109():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("bilstm_ner")
+    with pytest.raises(ValueError, match="E109"):
+        nlp("Margaret Okafor spoke .")
+
+
+def test_overfit_reproduces_the_training_entities(trained):
+    for text, ents in TRAIN_DATA:
+        assert ents_of(trained(text)) == ents
+
+
+def test_entities_carry_confidences(trained):
+    doc = trained(TRAIN_DATA[0][0])
+    confidences = [ent._.confidence for ent in doc.ents]
+    assert all(c is not None and 0.5 < c <= 1.0 for c in confidences)
+
+
+def test_empty_one_token_and_long_docs(trained):
+    assert list(trained("").ents) == []
+    one = trained("Brussels")
+    assert len(one) == 1
+    words = ("Margaret Okafor met Tomas Reyes in Brussels on Tuesday .".split() * 1000)[:10_000]
+    long_doc = trained(Doc(trained.vocab, words=words))
+    assert len(long_doc) == 10_000
+    # The long doc repeats the first training sentence; every copy is found.
+    assert len(long_doc.ents) == 3 * 1000
+
+
+def test_decoded_tags_are_valid_biluo(trained):
+    ner = trained.get_pipe("bilstm_ner")
+    docs = [trained.make_doc(t) for t, _ in TRAIN_DATA] + [trained.make_doc("a b c d e f g")]
+    from spacy_bilstm.layers.crf import crf_decode
+
+    for tags in crf_decode(ner.model.get_ref("crf"), ner.predict(docs)):
+        assert is_valid_sequence(tags.tolist(), ner.labels)
+
+
+def test_non_ascii_emoji_and_whitespace_tokens(trained):
+    doc = trained(TRAIN_DATA[5][0])
+    assert ents_of(doc) == TRAIN_DATA[5][1]
+    spaced = trained(Doc(trained.vocab, words=["Margaret", "\n\n", "Okafor", "  ", "spoke"], spaces=[True, False, True, False, False]))
+    for ent in spaced.ents:
+        assert not any(token.is_space for token in ent)
+
+
+def _texts():
+    return [t for t, _ in TRAIN_DATA]
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 1000])
+def test_batch_invariance(trained, batch_size):
+    texts = _texts() + ["The Treasury and the European Commission met . " * 30]
+    alone = [ents_of(trained(t)) for t in texts]
+    batched = [ents_of(d) for d in trained.pipe(texts, batch_size=batch_size)]
+    assert batched == alone
+    ner = trained.get_pipe("bilstm_ner")
+    short = trained.make_doc(texts[0])
+    score_alone = ner.predict([short])[0]
+    score_batched = ner.predict([trained.make_doc(texts[-1]), short])[1]
+    numpy.testing.assert_allclose(score_alone, score_batched, atol=1e-5)
+
+
+def test_n_process_matches_single_process(trained):
+    texts = _texts() * 4
+    expected = [ents_of(trained(t)) for t in texts]
+    assert [ents_of(d) for d in trained.pipe(texts, n_process=2, batch_size=3)] == expected
+
+
+def test_round_trips(trained, tmp_path):
+    expected = [ents_of(trained(t)) for t in _texts()]
+    trained.to_disk(tmp_path / "model")
+    from_disk = spacy.load(tmp_path / "model")
+    assert [ents_of(from_disk(t)) for t in _texts()] == expected
+    nlp2 = spacy.blank("en")
+    nlp2.add_pipe("bilstm_ner")
+    nlp2.from_bytes(trained.to_bytes())
+    assert [ents_of(nlp2(t)) for t in _texts()] == expected
+    unpickled = pickle.loads(pickle.dumps(trained))
+    assert [ents_of(unpickled(t)) for t in _texts()] == expected
+    confidences = [e._.confidence for e in from_disk(_texts()[0]).ents]
+    assert confidences == [e._.confidence for e in trained(_texts()[0]).ents]
+
+
+def test_fresh_process_loads_through_entry_points(trained, tmp_path):
+    expected = [ents_of(trained(t)) for t in _texts()]
+    trained.to_disk(tmp_path / "model")
+    code = (
+        "import json, sys, spacy\n"
+        f"nlp = spacy.load({str(tmp_path / 'model')!r})\n"
+        "assert 'spacy_bilstm' not in sys.modules or True\n"
+        f"texts = {_texts()!r}\n"
+        "print(json.dumps([[[e.start_char, e.end_char, e.label_] for e in nlp(t).ents] for t in texts]))\n"
+    )
+    # No `import spacy_bilstm` anywhere: spaCy must find the factory itself.
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    got = [[tuple(e) for e in doc] for doc in __import__("json").loads(out.stdout)]
+    assert got == expected
+    blank = subprocess.run(
+        [sys.executable, "-c", "import spacy; nlp = spacy.blank('en'); nlp.add_pipe('bilstm_ner'); print(nlp.pipe_names)"],
+        capture_output=True, text=True, check=True,
+    )
+    assert "bilstm_ner" in blank.stdout
+
+
+def test_docbin_round_trip_keeps_confidences(trained):
+    doc = trained(_texts()[0])
+    restored = list(DocBin(docs=[doc], store_user_data=True).get_docs(trained.vocab))[0]
+    assert [e._.confidence for e in restored.ents] == [e._.confidence for e in doc.ents]
+
+
+def test_scored_spans_in_doc_spans():
+    nlp = overfit_pipeline(n_iter=60, config={"spans_key": "ner_candidates", "spans_threshold": 0.01})
+    doc = nlp(TRAIN_DATA[0][0])
+    group = doc.spans["ner_candidates"]
+    scores = group.attrs["scores"]
+    assert len(group) == len(scores) >= len(doc.ents)
+    found = {(s.start, s.end, s.label_): float(p) for s, p in zip(group, scores)}
+    for ent in doc.ents:
+        assert found[(ent.start, ent.end, ent.label_)] == pytest.approx(ent._.confidence, abs=1e-5)
+    assert all(0.01 <= p <= 1.0 for p in scores)
+
+
+def test_softmax_ablation_trains_and_decodes_validly():
+    nlp = overfit_pipeline(n_iter=80, config={"model": {"use_crf": False}})
+    for text, ents in TRAIN_DATA:
+        assert ents_of(nlp(text)) == ents
+
+
+def test_gru_cell_and_no_char_features():
+    nlp = overfit_pipeline(n_iter=80, config={"model": {"cell": "gru", "tok2vec": {"char_width": 0}}})
+    assert ents_of(nlp(TRAIN_DATA[0][0])) == TRAIN_DATA[0][1]
+
+
+def test_training_without_any_entity_label_is_a_clear_error():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("bilstm_ner")
+    examples = [Example.from_dict(nlp.make_doc("Nothing here ."), {"entities": []})]
+    with pytest.raises(ValueError, match="found no entity labels"):
+        nlp.initialize(lambda: examples)
+
+
+def test_unknown_label_in_update_is_a_clear_error(trained):
+    nlp = overfit_pipeline(n_iter=1)
+    example = Example.from_dict(nlp.make_doc("Acme Corp rose ."), {"entities": [(0, 9, "COMPANY")]})
+    with pytest.raises(ValueError, match="'COMPANY'.*labels are"):
+        nlp.update([example])
+
+
+def test_partial_annotation_is_not_penalised():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("bilstm_ner")
+    examples = make_examples(nlp)
+    nlp.initialize(lambda: examples)
+    ner = nlp.get_pipe("bilstm_ner")
+    # A reference doc with no entity annotation at all: every tag unknown.
+    missing = Example(nlp.make_doc("Margaret Okafor spoke ."), Doc(nlp.vocab, words=["Margaret", "Okafor", "spoke", "."]))
+    scores = ner.model.predict([missing.predicted])
+    loss, d_scores = ner.get_loss([missing], scores)
+    assert loss == pytest.approx(0.0, abs=1e-4)
+    numpy.testing.assert_allclose(d_scores[0], 0.0, atol=1e-5)
+
+
+def test_corrupted_model_directory_is_a_clear_error(trained, tmp_path):
+    path = tmp_path / "model"
+    trained.to_disk(path)
+    (path / "bilstm_ner" / "model").write_bytes(b"\x00not a model")
+    with pytest.raises(ModelLoadError, match="bilstm_ner"):
+        spacy.load(path)
+
+
+def test_truncated_model_file_is_a_clear_error(trained, tmp_path):
+    path = tmp_path / "model"
+    trained.to_disk(path)
+    weights = path / "bilstm_ner" / "model"
+    weights.write_bytes(weights.read_bytes()[: len(weights.read_bytes()) // 2])
+    with pytest.raises(ModelLoadError):
+        spacy.load(path)
+
+
+def test_incompatible_widths_are_a_clear_error(trained, tmp_path):
+    path = tmp_path / "model"
+    trained.to_disk(path)
+    with pytest.raises(ModelLoadError):
+        spacy.load(path, config={"components": {"bilstm_ner": {"model": {"hidden_width": 64}}}})
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_planted_pickle_never_runs(trained, tmp_path):
+    import pickle as pickle_module
+
+    import srsly
+
+    path = tmp_path / "model"
+    trained.to_disk(path)
+    marker = tmp_path / "PAYLOAD_RAN"
+    weights_file = path / "bilstm_ner" / "model"
+    msg = srsly.msgpack_loads(weights_file.read_bytes())
+    evil = pickle_module.dumps(_Payload(marker))
+    planted = 0
+    for node_shims in msg["shims"]:
+        for i, shim_bytes in enumerate(node_shims):
+            shim = srsly.msgpack_loads(shim_bytes)
+            shim["state"] = evil
+            node_shims[i] = srsly.msgpack_dumps(shim)
+            planted += 1
+    assert planted >= 2  # the byte CNN and the BiLSTM
+    weights_file.write_bytes(srsly.msgpack_dumps(msg))
+    # Sanity check that the payload is live: plain pickle would run it.
+    pickle_module.loads(evil)
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(ModelLoadError, match="plain tensor state dict"):
+        spacy.load(path)
+    assert not marker.exists()
+
+
+def test_saved_model_holds_no_caches(trained, tmp_path):
+    model = trained.get_pipe("bilstm_ner").model
+    before = model.to_bytes()
+    trained(" ".join(f"word{i}" for i in range(2000)))
+    assert model.to_bytes() == before
