@@ -338,7 +338,7 @@ def run_ray(
                 },
                 batch_size=1,
                 batch_format="numpy",
-                concurrency=workers,
+                compute=ray.data.ActorPoolStrategy(size=workers),
                 num_cpus=1,
                 num_gpus=num_gpus or None,
             )
