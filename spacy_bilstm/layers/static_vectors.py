@@ -65,7 +65,9 @@ def _init(model: Model[InT, OutT], X: Optional[InT] = None, Y=None) -> None:
     model.set_param("W", glorot_uniform_init(model.ops, (model.get_dim("nO"), width)))
     if model.layers:
         table = model.layers[0]
-        table.set_dim("nO", width, force=True)
+        for node in table.walk():
+            if node.has_dim("nO") is not False:
+                node.set_dim("nO", width, force=True)
         table.initialize()
 
 
