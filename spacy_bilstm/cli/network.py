@@ -115,7 +115,16 @@ def network_command(
     plot_max_nodes: int = typer.Option(300, min=1, help="PNG: draw at most N actors."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
-    """Build an actor co-mention network (and a speaker → actor network)."""
+    """Build an actor co-mention network (and a speaker → actor network).
+
+    Outputs share the stem of --out (graph.gexf, graph.nodes.csv, …,
+    graph.report.json). A killed run continues with --resume.
+
+    Ray: --backend ray starts a local Ray cluster; --ray-address auto joins
+    the cluster of this node, --ray-address ray://HOST:10001 a remote one
+    (spacy-bilstm and MODEL installed on every node; INPUT, MODEL and the
+    checkpoint directory on a shared file system under the same paths).
+    """
     from ..network.aliases import AliasTable
     from ..network.checkpoint import Checkpoint, file_fingerprint
     from ..network.export import write_graph, write_report

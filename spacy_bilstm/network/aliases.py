@@ -4,9 +4,9 @@ Three steps, each deterministic:
 
 1. `normalize_name` (per mention): Unicode NFC; control characters removed
    (they are never part of a name and would make XML exports invalid; they
-   are counted); whitespace collapsed; surrounding quotes and brackets
-   stripped; leading titles and honorifics removed ("the Rt Hon Sir Keir
-   Starmer" → "Keir Starmer"); post-nominal letters removed ("Diane Abbott
+   are counted); whitespace collapsed; leading titles and honorifics removed ("the Rt Hon Sir Keir
+   Starmer" → "Keir Starmer"); surrounding quotes and trailing commas
+   removed; post-nominal letters removed ("Diane Abbott
    MP" → "Diane Abbott"); a trailing possessive removed ("Johnson's" →
    "Johnson"). The *key* of a name is its case-folded form, so case never
    splits an actor. Titles are stripped whatever the entity label, because
@@ -56,7 +56,7 @@ POSTNOMINALS: Tuple[str, ...] = (
 PERSON_LABELS: FrozenSet[str] = frozenset({"PERSON", "PER"})
 
 _TITLE_ALTERNATIVES = "|".join(
-    r"\s+".join(re.escape(word) for word in title.split())
+    r"\.?\s+".join(re.escape(word) for word in title.split())
     for title in sorted(TITLES, key=len, reverse=True)
 )
 # One or more titles, each optionally preceded by "the" and followed by a
@@ -67,9 +67,20 @@ _LEADING_TITLES = re.compile(
 _TRAILING_POSTNOMINALS = re.compile(
     rf"(?<=\S)(?:,?\s+(?:{'|'.join(POSTNOMINALS)})\b\.?)+$", re.IGNORECASE
 )
-_POSSESSIVE = re.compile(r"(?:['’]s|(?<=[sS])['’])$")
+_POSSESSIVE = re.compile(r"(?:['’][sS]|(?<=[sS])['’])$")
 _WHITESPACE = re.compile(r"\s+")
-_EDGE_PUNCTUATION = "\"'“”‘’«»()[]{},;:"
+_QUOTES = "\"'“”‘’«»„"
+_TRAILING_PUNCTUATION = ",;:"
+
+
+def _strip_edges(text: str) -> str:
+    # Trailing separators go; quotes only in pairs, so that a quote or
+    # bracket that belongs to the name ("Labour (UK)", O'Neil) stays.
+    text = text.rstrip(_TRAILING_PUNCTUATION + " ")
+    while len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
+        text = text[1:-1].strip()
+    return text
+
 
 
 class Name(NamedTuple):
@@ -120,10 +131,10 @@ def normalize_name(text: str) -> Name:
     RETURNS (Name): The cleaned forms; `key` is "" when nothing is left.
     """
     raw, removed = clean_text(text)
-    surface = raw.strip(_EDGE_PUNCTUATION + " ")
+    surface = _strip_edges(raw)
     surface = _LEADING_TITLES.sub("", surface)
     surface = _TRAILING_POSTNOMINALS.sub("", surface)
-    stripped = _POSSESSIVE.sub("", surface).rstrip(_EDGE_PUNCTUATION + " ")
+    stripped = _strip_edges(_POSSESSIVE.sub("", surface))
     if stripped:
         surface = stripped
     key = surface.casefold()

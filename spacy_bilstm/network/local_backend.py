@@ -12,6 +12,7 @@ from typing import Iterator, Optional, Tuple
 from spacy.language import Language
 from tqdm import tqdm
 
+from ..extensions import install_extensions
 from ..records import RecordReport
 from .aggregate import Aggregate
 from .checkpoint import Checkpoint
@@ -101,6 +102,7 @@ def run_jsonl(
     RAISES (InputError): On the first malformed record unless skipping.
     RETURNS (RunResult): Counts and the record report.
     """
+    install_extensions()
     total, report, start = _start(checkpoint, source.skip_invalid)
     resumed = report.read
     began = time.perf_counter()
@@ -151,6 +153,7 @@ def run_docbin(
     progress (bool): Show a progress bar (on a terminal).
     RETURNS (RunResult): Counts and the record report.
     """
+    install_extensions()
     total, report, start = _start(checkpoint, skip_invalid=False)
     resumed = report.read
     began = time.perf_counter()
