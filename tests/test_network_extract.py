@@ -357,3 +357,17 @@ def test_property_mention_counts_add_up(pieces_per_doc, window, split):
     first = extract_network(docs[:split], options)
     extract_network(docs[split:], options, aggregate=first)
     assert first == aggregate
+
+
+def test_repeated_doc_ids_keep_all_evidence_whatever_the_order():
+    docs = [
+        make_doc("[A A](PERSON) [B B](PERSON) .", meta={"id": "same", "date": "2020-01-01", "speaker": "S S"}),
+        make_doc("[A A](PERSON) [B B](PERSON) .", meta={"id": "same", "date": "2021-01-01", "speaker": "S S"}),
+    ]
+    forward = build_network(extract_network(docs))
+    backward = build_network(extract_network(docs[::-1]))
+    assert _graph_signature(forward) == _graph_signature(backward)
+    edge = forward.graph.edges["A A", "B B"]
+    assert (edge["weight"], edge["doc_ids"], edge["dates"]) == (2, ["same"], ["2020-01-01", "2021-01-01"])
+    said = forward.speakers.edges["speaker:S S", "actor:A A"]
+    assert said["dates"] == ["2020-01-01", "2021-01-01"]

@@ -101,8 +101,10 @@ class Network:
         )
 
 
-def _evidence(docs: Dict[str, str]) -> Dict[str, Any]:
-    dates = sorted({date for date in docs.values() if date})
+def _evidence(docs: set, dates: set) -> Dict[str, Any]:
+    # Sets, not a map id → date: ids given by users may repeat with different
+    # dates, and a map would keep whichever came last.
+    dates = sorted(date for date in dates if date)
     return {
         "n_docs": len(docs),
         "doc_ids": sorted(docs),
@@ -154,13 +156,15 @@ def build_network(
     kept = {key for key, count in mentions.items() if count >= graph_options.min_mentions}
 
     weights: Counter = Counter()
-    evidence: Dict[Tuple[str, str], Dict[str, str]] = defaultdict(dict)
+    evidence: Dict[Tuple[str, str], Tuple[set, set]] = defaultdict(lambda: (set(), set()))
     for (joined, doc_id, date), count in aggregate.windows.items():
         keys = sorted({to_canonical[key] for key in joined.split(KEY_SEPARATOR)} & kept)
         for i, first in enumerate(keys):
             for second in keys[i + 1 :]:
                 weights[first, second] += count
-                evidence[first, second][doc_id] = date
+                docs, dates = evidence[first, second]
+                docs.add(doc_id)
+                dates.add(date)
 
     graph = nx.Graph()
     for key in sorted(kept, key=lambda k: names[k]):
@@ -174,7 +178,7 @@ def build_network(
     for (first, second), weight in weights.items():
         if weight >= graph_options.min_count:
             source, target = sorted((names[first], names[second]))
-            edges.append((source, target, {"weight": weight, **_evidence(evidence[first, second])}))
+            edges.append((source, target, {"weight": weight, **_evidence(*evidence[first, second])}))
     graph.add_edges_from(sorted(edges, key=lambda edge: (edge[0], edge[1])))
     summary = summarize(graph)
 
@@ -211,24 +215,27 @@ def _speaker_graph(
     # One record per (speaker, actor, document): mentions add up; the
     # document's stance is the same for every key that became this actor,
     # so it is taken once (from the alphabetically first key).
-    per_doc: Dict[Tuple[str, str, str], List] = {}
+    per_doc: Dict[Tuple[str, str, str, str], List] = {}
     for (speaker, actor, doc_id, date), (count, stance, stance_n) in sorted(aggregate.said.items()):
         target = to_canonical[actor]
         if target not in kept:
             continue
-        key = (to_canonical.get(speaker, speaker), target, doc_id)
+        key = (to_canonical.get(speaker, speaker), target, doc_id, date)
         record = per_doc.get(key)
         if record is None:
-            per_doc[key] = [count, stance, stance_n, date]
+            per_doc[key] = [count, stance, stance_n]
         else:
             record[0] += count
     edges: Dict[Tuple[str, str], Dict[str, Any]] = {}
-    for (speaker, actor, doc_id), (count, stance, stance_n, date) in sorted(per_doc.items()):
-        edge = edges.setdefault((speaker, actor), {"mentions": 0, "stance": 0.0, "stance_n": 0, "docs": {}})
+    for (speaker, actor, doc_id, date), (count, stance, stance_n) in sorted(per_doc.items()):
+        edge = edges.setdefault(
+            (speaker, actor), {"mentions": 0, "stance": 0.0, "stance_n": 0, "docs": set(), "dates": set()}
+        )
         edge["mentions"] += count
         edge["stance"] += stance
         edge["stance_n"] += stance_n
-        edge["docs"][doc_id] = date
+        edge["docs"].add(doc_id)
+        edge["dates"].add(date)
 
     graph = nx.DiGraph()
     documents: Counter = Counter()
@@ -274,7 +281,7 @@ def _speaker_graph(
                     "stance_n": edge["stance_n"],
                     "stance_mean": mean,
                     "sign": (mean > 0) - (mean < 0),
-                    **_evidence(edge["docs"]),
+                    **_evidence(edge["docs"], edge["dates"]),
                 },
             )
         )
