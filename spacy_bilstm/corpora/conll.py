@@ -18,7 +18,7 @@ column count, bad bytes, an ``I-X`` without ``B-X`` in BIO) is raised or, with
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
@@ -388,15 +388,3 @@ def read_conll_ner(
     if n_read == 0:
         raise InputError("no sentences (only -DOCSTART- lines?)", path=path, reason="no_records")
 
-
-def count_entities(docs: Iterable[Doc]) -> dict:
-    """Count entities by label, e.g. for a conversion summary.
-
-    docs (Iterable[Doc]): Docs with `ents`.
-    RETURNS (dict): label -> count, sorted by label.
-    """
-    counts: dict = {}
-    for doc in docs:
-        for ent in doc.ents:
-            counts[ent.label_] = counts.get(ent.label_, 0) + 1
-    return dict(sorted(counts.items()))

@@ -12,6 +12,11 @@ from ..errors import InputError
 from .decoding import iter_lines
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# msgpack (DocBin user data) stores integers in 64 bits and refuses deeper
+# nesting than 511; no record needs a tenth of that.
+_MIN_INT = -(2**63)
+_MAX_INT = 2**64 - 1
+MAX_DEPTH = 50
 
 
 def iter_jsonl(
@@ -22,9 +27,10 @@ def iter_jsonl(
     path (Union[str, Path]): The file.
     encoding (Optional[str]): As for `iter_lines`.
     YIELDS (Tuple[int, Union[Dict[str, Any], InputError]]): (line number,
-        the object or the problem) per non-blank line. Problems: bad bytes, "invalid_json", "not_object",
-        "invalid_unicode" (a lone surrogate from a \\uD800-style escape, which
-        could never be written to a DocBin).
+        the object or the problem) per non-blank line. Problems: bad bytes,
+        "invalid_json", "not_object", and what `storage_problem` finds
+        ("invalid_unicode", "number_out_of_range", "too_deep"): values that
+        could never be written to a DocBin.
     RAISES (InputError): For a missing or empty file.
     """
     path = Path(path)
@@ -49,6 +55,12 @@ def iter_jsonl(
                 "invalid JSON: nested too deeply", path=path, line=line.number, reason="invalid_json"
             )
             continue
+        except ValueError as err:
+            # e.g. an integer literal longer than Python's 4300-digit limit
+            yield line.number, InputError(
+                f"invalid JSON: {err}", path=path, line=line.number, reason="invalid_json"
+            )
+            continue
         if not isinstance(value, dict):
             yield line.number, InputError(
                 f"expected a JSON object, got {json_type(value)}",
@@ -57,13 +69,10 @@ def iter_jsonl(
                 reason="not_object",
             )
             continue
-        if has_lone_surrogate(value):
-            yield line.number, InputError(
-                "a string holds a lone surrogate escape (e.g. \\ud800), which is not valid Unicode",
-                path=path,
-                line=line.number,
-                reason="invalid_unicode",
-            )
+        problem = storage_problem(value)
+        if problem is not None:
+            reason, message = problem
+            yield line.number, InputError(message, path=path, line=line.number, reason=reason)
             continue
         yield line.number, value
 
@@ -83,20 +92,37 @@ def json_type(value: Any) -> str:
     return "an object"
 
 
-def has_lone_surrogate(value: Any) -> bool:
-    """Whether any string (or object key) inside a parsed JSON value has a lone surrogate."""
-    stack = [value]
+def storage_problem(value: Any) -> Optional[Tuple[str, str]]:
+    """Why a parsed JSON value could not be stored in a DocBin, if it could not.
+
+    DocBins store user data with msgpack, which rejects lone surrogates (from
+    escapes like \\ud800), integers outside 64 bits and nesting deeper than
+    its recursion limit; we check for these up front so that a bad record is
+    reported with its line instead of failing when the DocBin is written.
+
+    value (Any): A value from `json.loads`.
+    RETURNS (Optional[Tuple[str, str]]): (reason, message), or None if fine.
+    """
+    stack = [(value, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return "too_deep", f"JSON nested deeper than {MAX_DEPTH} levels"
         if isinstance(item, str):
             if _SURROGATE.search(item):
-                return True
+                return (
+                    "invalid_unicode",
+                    "a string holds a lone surrogate escape (e.g. \\ud800), which is not valid Unicode",
+                )
+        elif is_int(item):
+            if not _MIN_INT <= item <= _MAX_INT:
+                return "number_out_of_range", f"integer {item} does not fit in 64 bits"
         elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack.extend((key, depth + 1) for key in item.keys())
+            stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
-            stack.extend(item)
-    return False
+            stack.extend((child, depth + 1) for child in item)
+    return None
 
 
 def is_int(value: Any) -> bool:

@@ -9,13 +9,14 @@ predicts on, so this reader copies both from each DocBin document onto the
 predicted and reference Docs of every Example made from it.
 """
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Union
+from typing import Callable, Iterable, Iterator, Optional
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Corpus, Example
 
+from ..errors import InputError
 from ..extensions import META, STANCE_TARGET, install_extensions
 
 COPIED_EXTENSIONS = (STANCE_TARGET, META)
@@ -56,7 +57,7 @@ class StanceCorpus(Corpus):
 
 @spacy.registry.readers("spacy_bilstm.StanceCorpus.v1")
 def create_stance_corpus(
-    path: Path,
+    path: Optional[Path],
     gold_preproc: bool = False,
     max_length: int = 0,
     limit: int = 0,
@@ -64,7 +65,8 @@ def create_stance_corpus(
 ) -> Callable[[Language], Iterable[Example]]:
     """Create a stance-aware corpus reader (arguments as for `spacy.Corpus.v1`).
 
-    path (Path): A .spacy file or a directory of them.
+    path (Optional[Path]): A .spacy file or a directory of them. None (an
+        unset ``[paths]`` variable) is an error.
     gold_preproc (bool): Use the reference tokenization and sentences.
     max_length (int): Split references longer than this into sentences
         (when they have sentence starts), as `spacy.Corpus` does; 0 = no limit.
@@ -72,6 +74,11 @@ def create_stance_corpus(
     shuffle (bool): Shuffle the documents on every read.
     RETURNS (Callable[[Language], Iterable[Example]]): The corpus.
     """
+    if path is None:
+        raise InputError(
+            "no corpus path given to spacy_bilstm.StanceCorpus.v1 (set paths.train / paths.dev)",
+            reason="bad_argument",
+        )
     install_extensions()
     return StanceCorpus(
         path, gold_preproc=gold_preproc, max_length=max_length, limit=limit, shuffle=shuffle

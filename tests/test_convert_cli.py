@@ -1,0 +1,173 @@
+"""`python -m spacy_bilstm convert ...`: a few runs in a subprocess (the real
+entry point, ~5 s each because importing spaCy is slow), the rest through the
+same `main()` in-process."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+import spacy
+from spacy.tokens import DocBin
+
+from spacy_bilstm import install_extensions
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def convert(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "spacy_bilstm", "convert", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+
+
+def run_main(monkeypatch, capsys, *args: str) -> subprocess.CompletedProcess:
+    """Run `spacy_bilstm.cli.main` in-process, as `python -m spacy_bilstm convert ...`."""
+    from spacy_bilstm.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["spacy-bilstm", "convert", *map(str, args)])
+    code = 0
+    try:
+        main()
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else 1
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
+def load(path: Path) -> List:
+    install_extensions()
+    return list(DocBin().from_disk(path).get_docs(spacy.blank("en").vocab))
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, starts: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {starts}"), lines[0]
+
+
+def test_convert_ner_conll(tmp_path):
+    src = tmp_path / "a.conll"
+    src.write_text(
+        "-DOCSTART- -X- O O\n\nEU NNP I-NP I-ORG\nrejects VBZ I-VP O\n\n"
+        "Peter NNP I-NP I-PER\nBlackburn NNP I-NP I-PER\n\n-DOCSTART- -X- O O\n\nBonn NNP I-NP I-LOC\n"
+    )
+    out = tmp_path / "out.spacy"
+    result = convert("ner", src, out, "--n-sents", "5")
+    assert result.returncode == 0, result.stderr
+    docs = load(out)
+    assert [[(e.text, e.label_) for e in d.ents] for d in docs] == [
+        [("EU", "ORG"), ("Peter Blackburn", "PER")],
+        [("Bonn", "LOC")],
+    ]
+    assert [d._.meta["doc"] for d in docs] == [0, 1]
+    assert "records (sentences for CoNLL) read: 3, used: 3, skipped: 0" in result.stdout
+    assert "docs written: 2" in result.stdout
+    assert "entities: 3 (LOC 1, ORG 1, PER 1)" in result.stdout
+
+
+def test_convert_ner_bad_record_is_one_line_error(tmp_path):
+    src = tmp_path / "bad.conll"
+    src.write_text("Angela B-PER\n\nin O\nParis I-LOC\n\nBerlin B-LOC\n")
+    out = tmp_path / "out.spacy"
+    result = convert("ner", src, out, "--scheme", "bio")
+    assert_one_line_error(result, f"{src}:4: 'I-LOC' does not follow")
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.spacy*"))
+    result = convert("ner", src, out, "--scheme", "bio", "--skip-invalid")
+    assert result.returncode == 0, result.stderr
+    assert "read: 3, used: 2, skipped: 1" in result.stdout
+    assert "skipped (i_without_b): 1" in result.stdout
+    assert [[e.text for e in d.ents] for d in load(out)] == [["Angela"], ["Berlin"]]
+
+
+def test_convert_ner_jsonl_misaligned(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "n.jsonl"
+    src.write_text('{"text": "Paris", "spans": [[0, 5, "LOC"]]}\n{"text": "Paris", "spans": [[0, 3, "LOC"]]}\n')
+    result = run_main(monkeypatch, capsys, "ner", src, tmp_path / "o.spacy")
+    assert_one_line_error(result, f"{src}:2: span [0, 3) LOC")
+
+
+@pytest.mark.parametrize(
+    "make_args,starts",
+    [
+        (lambda t: ["ner", t / "missing.conll", t / "o.spacy"], "{t}/missing.conll: input file not found"),
+        (lambda t: ["textcat", t / "missing.csv", t / "o.spacy"], "{t}/missing.csv: input file not found"),
+        (lambda t: ["ner", t / "empty.conll", t / "o.spacy"], "{t}/empty.conll: empty file, no records"),
+        (lambda t: ["ner", t / "empty.conll", t], "{t}: output is a directory"),
+        (lambda t: ["textcat", t / "plain.txt", t / "o.spacy"], "{t}/plain.txt:1: cannot tell the format"),
+        (lambda t: ["ner", t / "plain.txt", t / "o.spacy", "--lang", "zz"], "unknown language code 'zz'"),
+    ],
+    ids=["missing-ner", "missing-textcat", "empty", "out-dir", "unknown-format", "bad-lang"],
+)
+def test_convert_input_errors(tmp_path, monkeypatch, capsys, make_args, starts):
+    (tmp_path / "empty.conll").write_bytes(b"\n \n")
+    (tmp_path / "plain.txt").write_text("hello world\n")
+    result = run_main(monkeypatch, capsys, *make_args(tmp_path))
+    assert_one_line_error(result, starts.format(t=tmp_path))
+
+
+def test_convert_bad_choice_is_one_line_error(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "a.conll"
+    src.write_text("a O\n")
+    result = run_main(monkeypatch, capsys, "ner", src, tmp_path / "o.spacy", "--scheme", "iob9")
+    assert_one_line_error(result, "--scheme must be one of auto, iob1, bio, biluo, not 'iob9'")
+    result = run_main(monkeypatch, capsys, "textcat", src, tmp_path / "o.spacy", "--format", "xml")
+    assert_one_line_error(result, "--format must be one of auto, jsonl, handeset, convote, semeval")
+
+
+def test_convert_textcat_jsonl_with_dev_split(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "t.jsonl"
+    records = [
+        {"text": f"speech {i}", "label": "support" if i % 3 else "oppose", "target": "M", "meta": {"group": f"d{i // 4}"}}
+        for i in range(40)
+    ]
+    src.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    train_path, dev_path = tmp_path / "train.spacy", tmp_path / "dev.spacy"
+    result = run_main(
+        monkeypatch, capsys, "textcat", src, train_path, "--dev-output", dev_path, "--dev-fraction", "0.25", "--seed", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    train, dev = load(train_path), load(dev_path)
+    assert len(train) + len(dev) == 40
+    assert len(dev) == 12 or len(dev) == 8
+    assert not {d._.meta["group"] for d in train} & {d._.meta["group"] for d in dev}
+    assert sorted(d.text for d in train + dev) == sorted(r["text"] for r in records)
+    assert all(d._.stance_target == "M" for d in train + dev)
+    assert f"docs written: train {len(train)} -> {train_path}, dev {len(dev)} -> {dev_path}" in result.stdout
+    assert "split: 10 groups (meta 'group'), each kept whole" in result.stdout
+    # The same command gives the same split.
+    again = run_main(
+        monkeypatch, capsys, "textcat", src, tmp_path / "t2.spacy", "--dev-output", tmp_path / "d2.spacy",
+        "--dev-fraction", "0.25", "--seed", "1",
+    )
+    assert again.returncode == 0
+    assert [d.text for d in load(tmp_path / "d2.spacy")] == [d.text for d in dev]
+
+
+def test_convert_textcat_real_handeset(tmp_path, monkeypatch, capsys):
+    src = SHARED / "handeset" / "HanDeSeT.csv"
+    if not src.exists():
+        pytest.skip(f"{src} not available")
+    out = tmp_path / "h.spacy"
+    result = run_main(monkeypatch, capsys, "textcat", src, out)
+    assert result.returncode == 0, result.stderr
+    assert "records read: 1010, used: 1010, skipped: 0" in result.stdout
+    assert "labels: oppose 444, support 566" in result.stdout
+    docs = load(out)
+    assert len(docs) == 1010
+    assert docs[0]._.stance_target.startswith("That leave be given to bring in a Bill")
+    assert docs[0]._.meta["speaker"] == "Kevin McNamara"
+
+
+def test_convert_missing_input_in_subprocess(tmp_path):
+    result = convert("textcat", tmp_path / "nope.csv", tmp_path / "o.spacy")
+    assert_one_line_error(result, f"{tmp_path}/nope.csv: input file not found")
