@@ -74,7 +74,7 @@ def test_convert_ner_conll(tmp_path):
     assert "entities: 3 (LOC 1, ORG 1, PER 1)" in result.stdout
 
 
-def test_convert_ner_bad_record_is_one_line_error(tmp_path):
+def test_convert_ner_bad_record_is_one_line_error(tmp_path, monkeypatch, capsys):
     src = tmp_path / "bad.conll"
     src.write_text("Angela B-PER\n\nin O\nParis I-LOC\n\nBerlin B-LOC\n")
     out = tmp_path / "out.spacy"
@@ -82,7 +82,7 @@ def test_convert_ner_bad_record_is_one_line_error(tmp_path):
     assert_one_line_error(result, f"{src}:4: 'I-LOC' does not follow")
     assert not out.exists()
     assert not list(tmp_path.glob(".out.spacy*"))
-    result = convert("ner", src, out, "--scheme", "bio", "--skip-invalid")
+    result = run_main(monkeypatch, capsys, "ner", src, out, "--scheme", "bio", "--skip-invalid")
     assert result.returncode == 0, result.stderr
     assert "read: 3, used: 2, skipped: 1" in result.stdout
     assert "skipped (i_without_b): 1" in result.stdout

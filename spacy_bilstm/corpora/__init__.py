@@ -8,7 +8,7 @@ from .conll import decode_tags, detect_scheme, read_conll_ner
 from .decoding import iter_lines
 from .formats import detect_ner_format, detect_textcat_format, read_ner, read_textcat
 from .jsonl_ner import read_jsonl_ner
-from .splits import grouped_split, split_docs, stratified_split
+from .splits import grouped_split, split_docs, split_strategy, stratified_split
 from .textcat_sources import (
     make_textcat_doc,
     read_convote,
@@ -34,5 +34,6 @@ __all__ = [
     "read_textcat",
     "read_textcat_jsonl",
     "split_docs",
+    "split_strategy",
     "stratified_split",
 ]
