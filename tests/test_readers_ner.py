@@ -205,6 +205,13 @@ def test_conll_tab_separated_biluo(tmp_path):
     assert docs[0][0].text == "New York"
 
 
+def test_conll_space_separated_keeps_other_whitespace_in_tokens(tmp_path):
+    path = write(tmp_path, "nbsp.conll", "10\u00a0000 NN B-MONEY\nDM  NN\tI-MONEY\n")
+    (doc,) = read_conll_ner(path, Vocab())
+    assert [t.text for t in doc] == ["10\u00a0000", "DM"]
+    assert ents(doc) == [("10\u00a0000 DM", "MONEY")]
+
+
 @pytest.mark.parametrize("tag", ["B-", "X-PER", "B-PER-", "PER"])
 def test_conll_bad_tag_names_file_and_line(tmp_path, tag):
     path = write(tmp_path, "bad.conll", conll(f"a O\nb B-PER\n|\nc {tag}\nd O"))

@@ -1,8 +1,11 @@
 """CoNLL-style NER files (one token per line, the tag in the last column).
 
-The format: columns separated by tabs or by spaces, the token first and the
-entity tag last; a blank line ends a sentence; a line whose first column is
-``-DOCSTART-`` starts a new document. The tag scheme (IOB1, BIO/IOB2 or
+The format: the token in the first column and the entity tag in the last.
+If the file's first token line has a tab, columns are tab-separated (tokens
+may then contain spaces); otherwise runs of spaces or tabs separate them.
+Every token line must have as many columns as the first one. A blank line
+ends a sentence; a line whose first column is ``-DOCSTART-`` starts a new
+document. The tag scheme (IOB1, BIO/IOB2 or
 BILUO/BIOES) is detected per file unless given.
 
 IOB1 and BIO give the same spans wherever both are valid: ``B-X`` always
@@ -38,6 +41,9 @@ _TAG = re.compile(r"^([BIELSU])-([^\s-](?:\S*[^\s-])?)$")
 # BIOES spells BILUO's L and U as E and S.
 _BIOES_ALIASES = {"E": "L", "S": "U"}
 _BILUO_ONLY = frozenset("LUES")
+# Only spaces and tabs separate columns: a token may hold other whitespace
+# (e.g. a no-break space), which str.split() would cut.
+_SPACES = re.compile("[ \t]+")
 
 
 class TagSequenceError(ValueError):
@@ -218,7 +224,7 @@ class _Columns:
             columns = text.split("\t")
             columns[-1] = columns[-1].rstrip()
         else:
-            columns = text.strip(" \t").split()
+            columns = _SPACES.split(text.strip(" \t"))
         if self.count is None:
             self.count = len(columns)
         if len(columns) != self.count or len(columns) < 2:
