@@ -1,4 +1,5 @@
 """Alias resolution: normalisation, surnames within and across documents, user tables."""
+
 import json
 
 import pytest
@@ -44,7 +45,10 @@ def test_normalize_name(text, surface):
 
 
 def test_case_and_whitespace_share_a_key():
-    keys = {normalize_name(t).key for t in ["Boris Johnson", "BORIS JOHNSON", "boris  johnson", "Mr Boris Johnson"]}
+    keys = {
+        normalize_name(t).key
+        for t in ["Boris Johnson", "BORIS JOHNSON", "boris  johnson", "Mr Boris Johnson"]
+    }
     assert keys == {"boris johnson"}
 
 
@@ -134,7 +138,9 @@ def test_alias_table_overrides_resolution(tmp_path):
     docs = [
         make_doc("[Keir Starmer](PERSON) and [Johnson](PERSON) ."),
         make_doc("[Boris Johnson](PERSON) and [BoJo](PERSON) ."),
-        make_doc("[The PM](PERSON) and [Mr Keir Starmer](PERSON) .", meta={"speaker": "Mr Johnson", "id": "s"}),
+        make_doc(
+            "[The PM](PERSON) and [Mr Keir Starmer](PERSON) .", meta={"speaker": "Mr Johnson", "id": "s"}
+        ),
     ]
     network = build_network(extract_network(docs, options), options)
     assert set(network.graph.nodes) == {"Alexander Boris de Pfeffel Johnson", "Keir Starmer"}
@@ -147,7 +153,10 @@ def test_alias_table_protects_a_one_word_canonical(tmp_path):
     path = tmp_path / "aliases.json"
     path.write_text(json.dumps({"Mr Smith": "Smith"}), encoding="utf8")
     options = ExtractOptions(aliases=AliasTable.from_path(path))
-    docs = [make_doc("[John Smith](PERSON) [John Smith](PERSON) ."), make_doc("[Mr Smith](PERSON) [Ann Lee](PERSON) .")]
+    docs = [
+        make_doc("[John Smith](PERSON) [John Smith](PERSON) ."),
+        make_doc("[Mr Smith](PERSON) [Ann Lee](PERSON) ."),
+    ]
     network = build_network(extract_network(docs, options), options)
     assert network.graph.nodes["Smith"]["mentions"] == 1
     assert network.graph.has_edge("Smith", "Ann Lee")

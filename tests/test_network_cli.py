@@ -1,4 +1,5 @@
 """`python -m spacy_bilstm network`: a real saved pipeline, real files, a real SIGKILL."""
+
 import json
 import os
 import signal
@@ -49,7 +50,15 @@ def _graph(path: Path) -> dict:
 def test_end_to_end_writes_every_format_and_a_summary(tmp_path, capsys, model, corpus):
     out = tmp_path / "results" / "graph.gexf"
     code, stdout, _ = run_cli(
-        capsys, model, corpus, "--out", out, "--formats", "graphml,csv,json,parquet,png", "--meta-fields", "party"
+        capsys,
+        model,
+        corpus,
+        "--out",
+        out,
+        "--formats",
+        "graphml,csv,json,parquet,png",
+        "--meta-fields",
+        "party",
     )
     assert code == 0
     stem = tmp_path / "results" / "graph"
@@ -62,7 +71,9 @@ def test_end_to_end_writes_every_format_and_a_summary(tmp_path, capsys, model, c
     graph = report["graph"]
     assert graph["nodes"] == 36 and graph["edges"] > 0 and graph["communities"] >= 1
     assert {"top_degree", "top_weighted_degree", "top_betweenness", "modularity"} <= set(graph)
-    assert report["extraction"]["mentions"] == sum(n["mentions"] for n in _graph(Path(f"{stem}.json"))["nodes"])
+    assert report["extraction"]["mentions"] == sum(
+        n["mentions"] for n in _graph(Path(f"{stem}.json"))["nodes"]
+    )
     assert "records read: 150, used: 150, skipped: 0" in stdout
     assert "co-mention graph (sentence window): 36 nodes" in stdout
     speakers = _graph(Path(f"{stem}.speakers.json"))
@@ -76,7 +87,9 @@ def test_malformed_line_is_one_error_line_with_file_and_line(tmp_path, capsys, m
     bad.write_text("\n".join(lines) + "\n", encoding="utf8")
     code, _, stderr = run_cli(capsys, model, bad, "--out", tmp_path / "g.json")
     assert code == 2
-    assert stderr.strip().splitlines() == [f"error: {bad}:5: invalid JSON: Unterminated string starting at (column 10)"]
+    assert stderr.strip().splitlines() == [
+        f"error: {bad}:5: invalid JSON: Unterminated string starting at (column 10)"
+    ]
     assert not (tmp_path / "g.json").exists()
 
     code, stdout, _ = run_cli(capsys, model, bad, "--out", tmp_path / "g.json", "--skip-invalid")
@@ -133,10 +146,17 @@ def test_docbin_input(tmp_path, capsys, model, corpus):
         doc._.meta = {"id": record["id"], "date": record["date"]}
         docbin.add(doc)
     docbin.to_disk(tmp_path / "docs.spacy")
-    assert run_cli(capsys, model, tmp_path / "docs.spacy", "--out", tmp_path / "a.json", "--speaker-field", "x")[0] == 0
+    assert (
+        run_cli(capsys, model, tmp_path / "docs.spacy", "--out", tmp_path / "a.json", "--speaker-field", "x")[
+            0
+        ]
+        == 0
+    )
     assert run_cli(capsys, model, corpus, "--out", tmp_path / "b.json", "--speaker-field", "x")[0] == 0
     assert _graph(tmp_path / "a.json") == _graph(tmp_path / "b.json")
-    code, _, stderr = run_cli(capsys, model, tmp_path / "docs.spacy", "--out", tmp_path / "c.json", "--backend", "ray")
+    code, _, stderr = run_cli(
+        capsys, model, tmp_path / "docs.spacy", "--out", tmp_path / "c.json", "--backend", "ray"
+    )
     assert code == 2 and "--backend ray reads JSONL" in stderr
 
 
@@ -156,7 +176,17 @@ def test_resume_after_sigkill_gives_the_uninterrupted_graph(tmp_path, capsys, mo
     assert run_cli(capsys, model, corpus, "--out", reference, *common[:-1])[0] == 0
 
     out = tmp_path / "killed" / "graph.json"
-    command = [sys.executable, "-m", "spacy_bilstm", "network", str(model), str(corpus), "--out", str(out), *common]
+    command = [
+        sys.executable,
+        "-m",
+        "spacy_bilstm",
+        "network",
+        str(model),
+        str(corpus),
+        "--out",
+        str(out),
+        *common,
+    ]
     manifest = tmp_path / "killed" / "graph.checkpoint" / "manifest.json"
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
@@ -177,7 +207,9 @@ def test_resume_after_sigkill_gives_the_uninterrupted_graph(tmp_path, capsys, mo
     assert "records read: 6001, used: 6000, skipped: 1" in stdout
     assert _graph(out) == _graph(reference)
     for suffix in (".speakers.json", ".nodes.csv", ".edges.csv"):
-        assert (out.parent / f"graph{suffix}").read_bytes() == (reference.parent / f"graph{suffix}").read_bytes()
+        assert (out.parent / f"graph{suffix}").read_bytes() == (
+            reference.parent / f"graph{suffix}"
+        ).read_bytes()
     resumed = json.loads((out.parent / "graph.report.json").read_text(encoding="utf8"))
     original = json.loads((reference.parent / "graph.report.json").read_text(encoding="utf8"))
     assert resumed["command"]["resumed_records"] == state["report"]["read"] > 0

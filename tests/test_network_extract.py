@@ -1,4 +1,5 @@
 """Co-mention extraction: pure functions on Docs built by hand (no model)."""
+
 import random
 import re
 from collections import Counter
@@ -54,7 +55,9 @@ def make_doc(
     starts = None
     if sentences:
         starts = [i == 0 or words[i - 1] in (".", "\n\n") for i in range(len(words))]
-    spaces = [not (w == "\n\n" or (i + 1 < len(words) and words[i + 1] == "\n\n")) for i, w in enumerate(words)]
+    spaces = [
+        not (w == "\n\n" or (i + 1 < len(words) and words[i + 1] == "\n\n")) for i, w in enumerate(words)
+    ]
     doc = Doc(VOCAB, words=words, spaces=spaces, ents=ents, sent_starts=starts)
     doc._.meta = meta
     if cats:
@@ -119,7 +122,9 @@ def test_doc_without_sentence_boundaries_is_one_sentence():
     extraction = extract_doc(doc, ExtractOptions(), default_id="d")
     assert extraction.windows == [("a a", "b b")]
     assert extraction.stats["docs_without_sentences"] == 1
-    with_sentences = extract_doc(make_doc("[A A](PERSON) met x . [B B](PERSON) left ."), ExtractOptions(), "d")
+    with_sentences = extract_doc(
+        make_doc("[A A](PERSON) met x . [B B](PERSON) left ."), ExtractOptions(), "d"
+    )
     assert with_sentences.windows == []
     assert "docs_without_sentences" not in with_sentences.stats
 
@@ -181,7 +186,15 @@ def test_default_ids_are_positions_in_the_stream():
 
 def _corpus(seed: int, n: int = 40) -> List[Doc]:
     rng = random.Random(seed)
-    people = ["Boris Johnson", "Johnson", "Keir Starmer", "Starmer", "Ed Miliband", "David Miliband", "Miliband"]
+    people = [
+        "Boris Johnson",
+        "Johnson",
+        "Keir Starmer",
+        "Starmer",
+        "Ed Miliband",
+        "David Miliband",
+        "Miliband",
+    ]
     orgs = ["Treasury", "European Commission", "Labour Party"]
     docs = []
     for i in range(n):
@@ -200,7 +213,12 @@ def _corpus(seed: int, n: int = 40) -> List[Doc]:
                 parts.append("word")
         parts.append(".")
         speaker = rng.choice([None, "Boris Johnson", "Mr Keir Starmer"])
-        meta = {"id": f"doc{i:03d}", "date": f"2020-0{rng.randint(1, 9)}-01", "speaker": speaker, "party": "P"}
+        meta = {
+            "id": f"doc{i:03d}",
+            "date": f"2020-0{rng.randint(1, 9)}-01",
+            "speaker": speaker,
+            "party": "P",
+        }
         cats = {"support": 0.75, "oppose": 0.25} if rng.random() < 0.5 else None
         docs.append(make_doc(" ".join(parts), meta=meta, cats=cats))
     return docs
@@ -278,7 +296,9 @@ def test_no_speakers_no_speaker_graph():
 
 
 def test_min_count_and_min_mentions():
-    docs = [make_doc("[A A](PERSON) [B B](PERSON) . [A A](PERSON) [B B](PERSON) . [A A](PERSON) [C C](PERSON) .")]
+    docs = [
+        make_doc("[A A](PERSON) [B B](PERSON) . [A A](PERSON) [B B](PERSON) . [A A](PERSON) [C C](PERSON) .")
+    ]
     aggregate = extract_network(docs)
     assert weights(build_network(aggregate, graph_options=GraphOptions(min_count=2))) == {("A A", "B B"): 2}
     network = build_network(aggregate, graph_options=GraphOptions(min_mentions=2))
@@ -344,7 +364,9 @@ def test_property_mention_counts_add_up(pieces_per_doc, window, split):
     options = ExtractOptions(window=Window.parse(window), exclude_labels=frozenset({"DATE"}))
     aggregate = extract_network(docs, options)
     network = build_network(aggregate, options)
-    kept = sum(1 for pieces in pieces_per_doc for kind, _, label in pieces if kind == "ent" and label != "DATE")
+    kept = sum(
+        1 for pieces in pieces_per_doc for kind, _, label in pieces if kind == "ent" and label != "DATE"
+    )
     dropped = sum(1 for pieces in pieces_per_doc for kind, _, label in pieces if label == "DATE")
     assert network.stats["mentions"] == kept
     assert network.stats.get("dropped_label", 0) == dropped
@@ -361,8 +383,12 @@ def test_property_mention_counts_add_up(pieces_per_doc, window, split):
 
 def test_repeated_doc_ids_keep_all_evidence_whatever_the_order():
     docs = [
-        make_doc("[A A](PERSON) [B B](PERSON) .", meta={"id": "same", "date": "2020-01-01", "speaker": "S S"}),
-        make_doc("[A A](PERSON) [B B](PERSON) .", meta={"id": "same", "date": "2021-01-01", "speaker": "S S"}),
+        make_doc(
+            "[A A](PERSON) [B B](PERSON) .", meta={"id": "same", "date": "2020-01-01", "speaker": "S S"}
+        ),
+        make_doc(
+            "[A A](PERSON) [B B](PERSON) .", meta={"id": "same", "date": "2021-01-01", "speaker": "S S"}
+        ),
     ]
     forward = build_network(extract_network(docs))
     backward = build_network(extract_network(docs[::-1]))

@@ -1,4 +1,5 @@
 """The Ray backend on a real local Ray cluster gives the local backend's graph."""
+
 import json
 import shutil
 
@@ -93,7 +94,9 @@ def test_ray_resumes_from_finished_shards(cluster, model, shards, tmp_path):
         part.unlink()  # as if the run had died before these shards finished
     (directory / ".shard-000001.parquet.x.tmp.parquet").write_bytes(b"half a file")
     again = Checkpoint.open(directory, {"test": 2}, resume=True, restart=False)
-    resumed = run_ray(model, shards, options, skip_invalid=True, lines_per_shard=50, checkpoint=again, progress=False)
+    resumed = run_ray(
+        model, shards, options, skip_invalid=True, lines_per_shard=50, checkpoint=again, progress=False
+    )
     assert 0 < resumed.resumed_records < resumed.report.read
     assert resumed.aggregate == local.aggregate
     assert resumed.report.to_dict() == local.report.to_dict()
@@ -119,7 +122,16 @@ def test_cli_ray_backend_matches_local(cluster, model, shards, tmp_path, capsys)
     common = ["--skip-invalid", "--meta-fields", "party"]
     assert run_cli(capsys, model, one, "--out", tmp_path / "local" / "g.json", *common)[0] == 0
     code, stdout, _ = run_cli(
-        capsys, model, one, "--out", tmp_path / "ray" / "g.json", *common, "--backend", "ray", "--lines-per-shard", "30"
+        capsys,
+        model,
+        one,
+        "--out",
+        tmp_path / "ray" / "g.json",
+        *common,
+        "--backend",
+        "ray",
+        "--lines-per-shard",
+        "30",
     )
     assert code == 0 and "skipped (invalid_json): 1" in stdout
     for name in ("g.json", "g.speakers.json"):

@@ -1,4 +1,5 @@
 """Streaming input: malformed JSONL under the record policy, shards, DocBins, the local backend."""
+
 import json
 
 import pytest
@@ -141,7 +142,7 @@ def test_local_backend_checkpoints_and_resumes(tmp_path, nlp):
     position = None
     for record in JsonlSource(path).records():
         if record.after.line == 21:
-            position = record.after.__dict__
+            position = record.after._asdict()
     state.update(parts=state["parts"][:3], position=position)
     report = state["report"]
     state["report"] = {**report, "read": 21, "used": 21}
@@ -152,7 +153,9 @@ def test_local_backend_checkpoints_and_resumes(tmp_path, nlp):
         Checkpoint.open(tmp_path / "ckpt", {"input": "other"}, resume=True, restart=False)
     resumed = Checkpoint.open(tmp_path / "ckpt", fingerprint, resume=True, restart=False)
     assert resumed.resumed and sorted(p.name for p in (tmp_path / "ckpt").glob("part-*")) == state["parts"]
-    result = run_jsonl(nlp, JsonlSource(path), options, checkpoint=resumed, checkpoint_every=7, progress=False)
+    result = run_jsonl(
+        nlp, JsonlSource(path), options, checkpoint=resumed, checkpoint_every=7, progress=False
+    )
     assert result.resumed_records == 21
     assert result.aggregate == whole.aggregate
     assert result.report.to_dict() == whole.report.to_dict()
@@ -185,7 +188,9 @@ def test_docbin_input_with_and_without_the_pipeline(tmp_path, nlp):
     assert kept.aggregate == rerun.aggregate
     network = build_network(kept.aggregate)
     assert network.graph.number_of_edges() > 0
-    assert all(doc_id.startswith("speech-") for _, _, ids in network.graph.edges(data="doc_ids") for doc_id in ids)
+    assert all(
+        doc_id.startswith("speech-") for _, _, ids in network.graph.edges(data="doc_ids") for doc_id in ids
+    )
     (tmp_path / "broken.spacy").write_bytes(b"not a docbin")
     with pytest.raises(InputError, match="DocBin"):
         run_docbin(nlp, str(tmp_path / "broken.spacy"), options, progress=False)

@@ -26,6 +26,7 @@ ray://HOST:10001`` (Ray Client). On a cluster, spacy-bilstm and the pipeline
 must be installed on every node and INPUT, MODEL and the checkpoint
 directory must be on a file system every node sees under the same path.
 """
+
 import time
 from dataclasses import asdict
 from enum import Enum
@@ -58,7 +59,9 @@ def _formats(out: Path, formats: str) -> List[str]:
         chosen.append(suffix)
     for fmt in _split(formats.lower()):
         if fmt not in FORMATS:
-            raise InputError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}", reason="bad_argument")
+            raise InputError(
+                f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}", reason="bad_argument"
+            )
         if fmt not in chosen:
             chosen.append(fmt)
     if not chosen:
@@ -77,37 +80,57 @@ def _stem(out: Path) -> Path:
 
 @app.command("network")
 def network_command(
-    model: str = typer.Argument(..., help="Pipeline: a directory or an installed package (anything spacy.load takes)."),
+    model: str = typer.Argument(
+        ..., help="Pipeline: a directory or an installed package (anything spacy.load takes)."
+    ),
     input_path: Path = typer.Argument(..., help="JSONL file, directory of JSONL shards, or .spacy DocBin."),
-    out: Path = typer.Option(..., "--out", "-o", help="Main output, e.g. graph.gexf; its stem names every output."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Main output, e.g. graph.gexf; its stem names every output."
+    ),
     formats: str = typer.Option("", help="More formats, comma-separated: gexf,graphml,csv,json,parquet,png."),
     window: str = typer.Option("sentence", help="sentence, paragraph, document or tokens:K."),
     labels: str = typer.Option("", help="Keep only these entity labels (comma-separated; default: all)."),
     exclude_labels: str = typer.Option(DEFAULT_EXCLUDE, help="Drop these entity labels."),
     person_labels: str = typer.Option("PERSON,PER", help="Labels whose one-word names are surnames."),
-    min_count: int = typer.Option(1, min=1, help="Drop edges seen in fewer windows (speaker edges: documents)."),
+    min_count: int = typer.Option(
+        1, min=1, help="Drop edges seen in fewer windows (speaker edges: documents)."
+    ),
     min_mentions: int = typer.Option(1, min=1, help="Drop actors with fewer mentions."),
-    aliases: Optional[Path] = typer.Option(None, help="Alias table, CSV (alias,canonical) or JSON {alias: canonical}."),
+    aliases: Optional[Path] = typer.Option(
+        None, help="Alias table, CSV (alias,canonical) or JSON {alias: canonical}."
+    ),
     text_field: str = typer.Option("text", help="JSONL field with the text."),
     id_field: str = typer.Option("id", help="JSONL field with the document id (default id: FILE:LINE)."),
     date_field: str = typer.Option("date", help="JSONL field with the date (ISO 8601 sorts correctly)."),
-    speaker_field: str = typer.Option("speaker", help="JSONL field with the speaker (adds the speaker graph)."),
-    meta_fields: str = typer.Option("", help="Further JSONL fields to keep, e.g. party (speaker node attributes)."),
+    speaker_field: str = typer.Option(
+        "speaker", help="JSONL field with the speaker (adds the speaker graph)."
+    ),
+    meta_fields: str = typer.Option(
+        "", help="Further JSONL fields to keep, e.g. party (speaker node attributes)."
+    ),
     stance_positive: str = typer.Option("support,favor,favour,pro,yes", help="doc.cats labels for support."),
     stance_negative: str = typer.Option("oppose,against,con,no", help="doc.cats labels for opposition."),
-    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip malformed lines and count them by reason."),
-    keep_ents: bool = typer.Option(False, "--keep-ents", help="DocBin input: use its entities, do not run MODEL."),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Skip malformed lines and count them by reason."
+    ),
+    keep_ents: bool = typer.Option(
+        False, "--keep-ents", help="DocBin input: use its entities, do not run MODEL."
+    ),
     backend: Backend = typer.Option(Backend.local, help="local, or ray (Ray Data; JSONL input)."),
     workers: int = typer.Option(2, min=1, help="Ray: actors, each loading the pipeline once."),
     num_gpus: float = typer.Option(0.0, min=0.0, help="Ray: GPUs per actor."),
     ray_address: Optional[str] = typer.Option(
         None, help="Ray: existing cluster ('auto' or 'ray://HOST:10001'); default: start a local one."
     ),
-    lines_per_shard: int = typer.Option(2000, min=1, help="Ray: lines per shard (unit of work and checkpoint)."),
+    lines_per_shard: int = typer.Option(
+        2000, min=1, help="Ray: lines per shard (unit of work and checkpoint)."
+    ),
     gpu_id: int = typer.Option(-1, help="Local: run the pipeline on this GPU (-1: CPU)."),
     batch_size: int = typer.Option(256, min=1, help="nlp.pipe batch size."),
     checkpoint_every: int = typer.Option(10_000, min=1, help="Local: records between checkpoints."),
-    checkpoint_dir: Optional[Path] = typer.Option(None, help="Checkpoint directory (default: STEM.checkpoint)."),
+    checkpoint_dir: Optional[Path] = typer.Option(
+        None, help="Checkpoint directory (default: STEM.checkpoint)."
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its checkpoint."),
     restart: bool = typer.Option(False, "--restart", help="Discard an interrupted run's checkpoint."),
     report: Optional[Path] = typer.Option(None, help="Report JSON (default: STEM.report.json)."),
@@ -145,7 +168,9 @@ def network_command(
     fields = FieldMap(text_field, id_field, date_field, speaker_field, _split(meta_fields))
     is_docbin = input_path.suffix.lower() == ".spacy"
     if is_docbin and backend == Backend.ray:
-        raise InputError("--backend ray reads JSONL; convert the DocBin or use --backend local", reason="bad_argument")
+        raise InputError(
+            "--backend ray reads JSONL; convert the DocBin or use --backend local", reason="bad_argument"
+        )
     if not input_path.exists():
         raise InputError("input not found", path=input_path)
     files = [input_path] if is_docbin else input_files(input_path)
@@ -192,7 +217,9 @@ def network_command(
 
         need_sentences = options.window.kind == "sentence" and not keep_ents
         nlp = load_pipeline(model, need_sentences=need_sentences, gpu_id=gpu_id)
-        common = dict(checkpoint=checkpoint, checkpoint_every=checkpoint_every, batch_size=batch_size, progress=progress)
+        common = dict(
+            checkpoint=checkpoint, checkpoint_every=checkpoint_every, batch_size=batch_size, progress=progress
+        )
         if is_docbin:
             result = run_docbin(nlp, str(input_path), options, fields, keep_ents=keep_ents, **common)
         else:
@@ -201,7 +228,9 @@ def network_command(
     extracted = time.perf_counter()
 
     network = build_network(result.aggregate, options, GraphOptions(min_count, min_mentions))
-    written, removed = write_graph(network.graph, out, chosen, top_labels=top_labels, max_plot_nodes=plot_max_nodes)
+    written, removed = write_graph(
+        network.graph, out, chosen, top_labels=top_labels, max_plot_nodes=plot_max_nodes
+    )
     if network.speakers is not None:
         speaker_formats = [fmt for fmt in chosen if fmt != "png"]
         more, removed_speakers = write_graph(network.speakers, out, speaker_formats, suffix=".speakers")
@@ -224,7 +253,10 @@ def network_command(
         "xml_chars_removed": removed,
         "graph": network.summary,
         "speaker_graph": network.speaker_summary,
-        "seconds": {"extraction": round(extracted - began, 3), "total": round(time.perf_counter() - began, 3)},
+        "seconds": {
+            "extraction": round(extracted - began, 3),
+            "total": round(time.perf_counter() - began, 3),
+        },
         "files": [str(path) for path in written],
     }
     write_report(summary, report_path)
@@ -253,9 +285,13 @@ def _print_summary(summary: Dict[str, Any], records: str, report_path: Path) -> 
         speakers = summary["speaker_graph"]
         lines.append(f"speaker graph: {speakers['nodes']} nodes, {speakers['edges']} edges")
     if stats.get("docs_without_sentences"):
-        lines.append(f"note: {stats['docs_without_sentences']} docs had no sentence boundaries (one window each)")
+        lines.append(
+            f"note: {stats['docs_without_sentences']} docs had no sentence boundaries (one window each)"
+        )
     if summary["xml_chars_removed"]:
-        lines.append(f"note: {summary['xml_chars_removed']} characters XML cannot hold were removed from GEXF/GraphML")
+        lines.append(
+            f"note: {summary['xml_chars_removed']} characters XML cannot hold were removed from GEXF/GraphML"
+        )
     lines.append(f"extraction: {summary['seconds']['extraction']} s; total: {summary['seconds']['total']} s")
     lines.append(f"wrote: {', '.join(summary['files'])} and {report_path}")
     typer.echo("\n".join(lines))

@@ -9,9 +9,18 @@ Backends for whole corpora (`local_backend.run_jsonl`, `ray_backend.run_ray`)
 and the `network` command build on the same pure functions. Ray is imported
 only by `ray_backend`.
 """
+
 from .aggregate import Aggregate, extract_network
 from .aliases import AliasTable, canonical_map, normalize_name, resolve_in_doc
-from .extract import DocExtraction, ExtractOptions, Window, comention_windows, doc_mentions, doc_stance, extract_doc
+from .extract import (
+    DocExtraction,
+    ExtractOptions,
+    Window,
+    comention_windows,
+    doc_mentions,
+    doc_stance,
+    extract_doc,
+)
 from .graph import Edge, GraphOptions, Network, build_network, comention_edges, summarize
 
 __all__ = [

@@ -20,6 +20,7 @@ stat       statistic                                         value
 Keys in a window are joined by ``KEY_SEPARATOR`` (a control character, which
 names never contain).
 """
+
 from collections import Counter
 from typing import Dict, Iterable, List, Optional, Tuple
 

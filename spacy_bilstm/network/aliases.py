@@ -27,6 +27,7 @@ A user `AliasTable` (CSV or JSON: alias → canonical) overrides all of this:
 an alias is mapped before step 2, its canonical name is never remapped, and
 the canonical is displayed exactly as the table spells it.
 """
+
 import csv
 import json
 import re
@@ -42,16 +43,60 @@ from ..errors import InputError
 # Lower-case, without a trailing full stop; multi-word titles are matched as
 # written with any whitespace between the words.
 TITLES: Tuple[str, ...] = (
-    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor",
-    "sir", "dame", "lord", "lady", "baroness", "baron", "viscount", "viscountess",
-    "earl", "countess", "duke", "duchess",
-    "rt hon", "right hon", "rt honourable", "right honourable", "hon", "honourable",
-    "senator", "sen", "rep", "representative", "congressman", "congresswoman",
-    "governor", "gov", "president", "rev", "reverend",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
+    "dr",
+    "prof",
+    "professor",
+    "sir",
+    "dame",
+    "lord",
+    "lady",
+    "baroness",
+    "baron",
+    "viscount",
+    "viscountess",
+    "earl",
+    "countess",
+    "duke",
+    "duchess",
+    "rt hon",
+    "right hon",
+    "rt honourable",
+    "right honourable",
+    "hon",
+    "honourable",
+    "senator",
+    "sen",
+    "rep",
+    "representative",
+    "congressman",
+    "congresswoman",
+    "governor",
+    "gov",
+    "president",
+    "rev",
+    "reverend",
 )
 # Post-nominal letters of British and European politics ("Diane Abbott MP").
 POSTNOMINALS: Tuple[str, ...] = (
-    "mp", "msp", "ms", "mla", "mep", "am", "qc", "kc", "pc", "obe", "mbe", "cbe", "kbe", "dbe",
+    "mp",
+    "msp",
+    "ms",
+    "mla",
+    "mep",
+    "am",
+    "qc",
+    "kc",
+    "pc",
+    "obe",
+    "mbe",
+    "cbe",
+    "kbe",
+    "dbe",
 )
 PERSON_LABELS: FrozenSet[str] = frozenset({"PERSON", "PER"})
 
@@ -61,12 +106,8 @@ _TITLE_ALTERNATIVES = "|".join(
 )
 # One or more titles, each optionally preceded by "the" and followed by a
 # full stop, then whitespace; the name itself must follow.
-_LEADING_TITLES = re.compile(
-    rf"^(?:(?:the\s+)?(?:{_TITLE_ALTERNATIVES})\.?\s+)+(?=\S)", re.IGNORECASE
-)
-_TRAILING_POSTNOMINALS = re.compile(
-    rf"(?<=\S)(?:,?\s+(?:{'|'.join(POSTNOMINALS)})\b\.?)+$", re.IGNORECASE
-)
+_LEADING_TITLES = re.compile(rf"^(?:(?:the\s+)?(?:{_TITLE_ALTERNATIVES})\.?\s+)+(?=\S)", re.IGNORECASE)
+_TRAILING_POSTNOMINALS = re.compile(rf"(?<=\S)(?:,?\s+(?:{'|'.join(POSTNOMINALS)})\b\.?)+$", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"(?:['’][sS]|(?<=[sS])['’])$")
 _WHITESPACE = re.compile(r"\s+")
 _QUOTES = "\"'“”‘’«»„"
@@ -80,7 +121,6 @@ def _strip_edges(text: str) -> str:
     while len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
         text = text[1:-1].strip()
     return text
-
 
 
 class Name(NamedTuple):
@@ -358,9 +398,7 @@ def canonical_map(
     return mapping
 
 
-def display_name(
-    key: str, raw_counts: Mapping[str, int], aliases: Optional[AliasTable] = None
-) -> str:
+def display_name(key: str, raw_counts: Mapping[str, int], aliases: Optional[AliasTable] = None) -> str:
     """Choose how an actor is written (see the module docstring).
 
     key (str): The canonical key.

@@ -15,6 +15,7 @@ anything different is refused, because the counts would no longer add up.
 Options applied when the graph is built (minimum counts, output formats)
 may change between the interrupted run and the resumed one.
 """
+
 import json
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Union
@@ -122,7 +123,9 @@ class Checkpoint:
         if not self.directory.is_dir():
             return []
         # A leading dot marks the temporary files of `atomic_open` that a kill left.
-        return [p for p in self.directory.iterdir() if p.name.lstrip(".").startswith(PART_PREFIXES + (MANIFEST,))]
+        return [
+            p for p in self.directory.iterdir() if p.name.lstrip(".").startswith(PART_PREFIXES + (MANIFEST,))
+        ]
 
     def _clear(self) -> None:
         # Only our own files: the directory may be one the user named.
@@ -136,7 +139,9 @@ class Checkpoint:
             raise InputError(f"unreadable checkpoint manifest ({err})", path=manifest) from None
         if data.get("version") != FORMAT_VERSION or data.get("fingerprint") != self.fingerprint:
             old = data.get("fingerprint") or {}
-            changed = sorted(k for k in set(old) | set(self.fingerprint) if old.get(k) != self.fingerprint.get(k))
+            changed = sorted(
+                k for k in set(old) | set(self.fingerprint) if old.get(k) != self.fingerprint.get(k)
+            )
             raise InputError(
                 "this checkpoint was made for a different run (changed: "
                 + ", ".join(changed or ["format version"])

@@ -23,6 +23,7 @@ What each format does with values that are not plain text:
 * PNG: the `max_nodes` actors with most mentions; node size by mentions,
   colour by entity label, names of the `top_labels` most mentioned.
 """
+
 import csv
 import json
 import math

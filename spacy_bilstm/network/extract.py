@@ -25,6 +25,7 @@ Stance: where `doc.cats` holds labels named like support and oppose (the
 names are configurable, compared case-insensitively), the document's stance
 is p(support) − p(oppose), and it signs the speaker → actor edges.
 """
+
 import re
 from bisect import bisect_right
 from collections import Counter
@@ -82,9 +83,7 @@ class Window:
         size = value.split(":", 1)[1] if value.startswith("tokens:") else value
         if size.isdigit() and int(size) > 0:
             return cls("tokens", int(size))
-        raise InputError(
-            f"unknown window {text!r}: use sentence, paragraph, document or tokens:K (K > 0)"
-        )
+        raise InputError(f"unknown window {text!r}: use sentence, paragraph, document or tokens:K (K > 0)")
 
     def __str__(self) -> str:
         return f"tokens:{self.size}" if self.kind == "tokens" else self.kind
@@ -124,9 +123,11 @@ class ExtractOptions:
             "labels": sorted(self.labels) if self.labels is not None else None,
             "exclude_labels": sorted(self.exclude_labels),
             "person_labels": sorted(self.person_labels),
-            "aliases": sorted(self.aliases.mapping.items()) + sorted(self.aliases.display.items())
-            if self.aliases is not None
-            else None,
+            "aliases": (
+                sorted(self.aliases.mapping.items()) + sorted(self.aliases.display.items())
+                if self.aliases is not None
+                else None
+            ),
             "stance_positive": list(self.stance_positive),
             "stance_negative": list(self.stance_negative),
         }
@@ -253,7 +254,9 @@ def _windows(window: Window, mentions: Sequence[Mention], regions: Sequence[int]
                 if second.start - first.start > window.size:
                     break
                 if first.key != second.key:
-                    pairs.append((first.key, second.key) if first.key < second.key else (second.key, first.key))
+                    pairs.append(
+                        (first.key, second.key) if first.key < second.key else (second.key, first.key)
+                    )
         return pairs
     grouped: Dict[int, set] = {}
     for mention, region in zip(mentions, regions):
@@ -303,7 +306,11 @@ def doc_stance(doc: Doc, options: ExtractOptions) -> Optional[float]:
 
 
 def extract_doc(
-    doc: Doc, options: ExtractOptions, default_id: Optional[str] = None, text: Optional[str] = None
+    doc: Doc,
+    options: ExtractOptions,
+    default_id: Optional[str] = None,
+    text: Optional[str] = None,
+    meta: Optional[Dict[str, object]] = None,
 ) -> DocExtraction:
     """Everything one Doc contributes to the network (a pure function).
 
@@ -312,13 +319,16 @@ def extract_doc(
     default_id (Optional[str]): The id to use when `doc._.meta` has none.
     text (Optional[str]): The text the Doc was made from, if at hand (it
         saves rebuilding `doc.text`).
+    meta (Optional[Dict[str, object]]): Metadata to use instead of
+        `doc._.meta` (the backends pass it directly: it is faster).
     RAISES (InputError): If the Doc has no id and no default was given.
     RETURNS (DocExtraction): Mentions, windows, speaker and stance.
     """
-    if not _INSTALLED:
-        install_extensions()
-        _INSTALLED.append(True)
-    meta = doc._.meta or _NO_META
+    if meta is None:
+        if not _INSTALLED:
+            install_extensions()
+            _INSTALLED.append(True)
+        meta = doc._.meta or _NO_META
     doc_id = _meta_text(meta.get(META_ID)) or (default_id or "")
     if not doc_id:
         raise InputError("a Doc has no id: set doc._.meta['id'] or pass default_id")

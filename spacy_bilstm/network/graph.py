@@ -21,6 +21,7 @@
 Nodes and edges are inserted in sorted order, so graphs built from equal
 aggregates are equal in every attribute, statistics included.
 """
+
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
@@ -95,9 +96,7 @@ class Network:
         """The co-mention edges, sorted."""
         return sorted(
             Edge(u, v, d["weight"], tuple(d["doc_ids"]), tuple(d["dates"]))
-            for u, v, d in (
-                (min(a, b), max(a, b), data) for a, b, data in self.graph.edges(data=True)
-            )
+            for u, v, d in ((min(a, b), max(a, b), data) for a, b, data in self.graph.edges(data=True))
         )
 
 
@@ -334,8 +333,14 @@ def summarize(graph: nx.Graph, top_n: int = TOP_N) -> Dict[str, Any]:
         return sorted(values.items(), key=lambda item: (-item[1], item[0]))[:top_n]
 
     components = (
-        nx.number_weakly_connected_components(graph) if graph.is_directed() else nx.number_connected_components(graph)
-    ) if n else 0
+        (
+            nx.number_weakly_connected_components(graph)
+            if graph.is_directed()
+            else nx.number_connected_components(graph)
+        )
+        if n
+        else 0
+    )
     return {
         "nodes": n,
         "edges": graph.number_of_edges(),

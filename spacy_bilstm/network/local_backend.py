@@ -5,6 +5,7 @@ pipeline and then dropped, so memory holds the counts, never the corpus.
 With a `Checkpoint`, the counts added since the last save are written every
 `checkpoint_every` records, with the position after the last record counted.
 """
+
 import time
 from dataclasses import dataclass
 from typing import Iterator, Optional, Tuple
@@ -66,7 +67,7 @@ class _Progress:
 
     def flush(self, position: Position) -> None:
         if self.checkpoint is not None:
-            self.checkpoint.save(self.delta, position.__dict__, self.report)
+            self.checkpoint.save(self.delta, position._asdict(), self.report)
         self.total.merge(self.delta)
         self.delta = Aggregate()
         self.since = 0
@@ -117,8 +118,7 @@ def run_jsonl(
                 report.invalid(error)
             report.read += 1
             report.used += 1
-            doc._.meta = record.meta
-            tracker.delta.add(extract_doc(doc, options, text=record.text))
+            tracker.delta.add(extract_doc(doc, options, text=record.text, meta=record.meta))
             tracker.counted(1 + len(record.skipped), record.after)
         for error in source.trailing:
             report.read += 1
@@ -168,8 +168,7 @@ def run_docbin(
         for doc, (meta, number) in docs:
             report.read += 1
             report.used += 1
-            doc._.meta = meta
-            tracker.delta.add(extract_doc(doc, options))
+            tracker.delta.add(extract_doc(doc, options, meta=meta))
             tracker.counted(1, Position(0, 0, number))
         tracker.total.merge(tracker.delta)
     return RunResult(total, report, resumed, time.perf_counter() - began)

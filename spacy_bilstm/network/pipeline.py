@@ -1,4 +1,5 @@
 """Loading the pipeline that feeds the network, the same way on every worker."""
+
 from pathlib import Path
 from typing import Union
 

@@ -28,6 +28,7 @@ checkpoint directory must be reachable under the same paths on every node
 (a shared file system). Without ``--ray-address`` a local cluster with
 max(workers, CPUs) CPUs is started and shut down afterwards.
 """
+
 import logging
 import os
 import time
@@ -106,7 +107,9 @@ def rows_table(rows: Sequence[Tuple]) -> Any:
         [(name, pa.string()) for name in ROW_FIELDS[:5]]
         + [("count", pa.int64()), ("stance", pa.float64()), ("stance_n", pa.int64())]
     )
-    return pa.Table.from_arrays([pa.array(list(col), type=schema.field(i).type) for i, col in enumerate(columns)], schema=schema)
+    return pa.Table.from_arrays(
+        [pa.array(list(col), type=schema.field(i).type) for i, col in enumerate(columns)], schema=schema
+    )
 
 
 class _StopShard(Exception):
@@ -151,7 +154,12 @@ class ShardWorker:
 
         tables = []
         for i in range(len(batch["index"])):
-            shard = Shard(**{key: batch[key][i].item() if hasattr(batch[key][i], "item") else batch[key][i] for key in batch})
+            shard = Shard(
+                **{
+                    key: batch[key][i].item() if hasattr(batch[key][i], "item") else batch[key][i]
+                    for key in batch
+                }
+            )
             tables.append(self.shard(shard))
         return pa.concat_tables(tables)
 
@@ -173,7 +181,18 @@ class ShardWorker:
                     if not self.skip_invalid:
                         raise _StopShard(err)
                     if report.skipped[err.reason] < MAX_EXAMPLES_PER_REASON:
-                        examples.append(("example", err.reason, _position(shard.file_index, number), str(err), "", 1, 0.0, 0))
+                        examples.append(
+                            (
+                                "example",
+                                err.reason,
+                                _position(shard.file_index, number),
+                                str(err),
+                                "",
+                                1,
+                                0.0,
+                                0,
+                            )
+                        )
                     report.invalid(err)
                     continue
                 report.used += 1
@@ -182,11 +201,19 @@ class ShardWorker:
         aggregate = Aggregate()
         try:
             for doc, (text, meta) in self.nlp.pipe(records(), as_tuples=True, batch_size=self.batch_size):
-                doc._.meta = meta
-                aggregate.add(extract_doc(doc, self.options, text=text))
+                aggregate.add(extract_doc(doc, self.options, text=text, meta=meta))
         except _StopShard as stop:
             err = stop.error
-            row = ("error", _position(shard.file_index, err.line or 0), err.path or "", err.message, err.reason, err.line or 0, 0.0, 0)
+            row = (
+                "error",
+                _position(shard.file_index, err.line or 0),
+                err.path or "",
+                err.message,
+                err.reason,
+                err.line or 0,
+                0.0,
+                0,
+            )
             return rows_table([row])
         rows: List[Row] = aggregate.to_rows() + examples
         rows.append(("report", "read", "", "", "", report.read, 0.0, 0))
@@ -255,6 +282,61 @@ def _init_ray(address: Optional[str], workers: int) -> bool:
     return True
 
 
+def _run_shards(
+    shards: List[Shard],
+    model: Union[str, Path],
+    options: ExtractOptions,
+    fields: FieldMap,
+    names: List[str],
+    skip_invalid: bool,
+    workers: int,
+    num_gpus: float,
+    batch_size: int,
+    parts_dir: Optional[str],
+    progress: bool,
+) -> List[Row]:
+    import ray
+    from ray.data.context import ShuffleStrategy
+
+    context = ray.data.DataContext.get_current()
+    saved = (context.enable_progress_bars, context.shuffle_strategy)
+    context.enable_progress_bars = progress
+    # The sort-based shuffle runs as tasks; the default hash shuffle starts
+    # aggregator actors first, which costs seconds on a small cluster and
+    # buys nothing for the few rows a grouped sum of counts moves.
+    context.shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+    try:
+        dataset = ray.data.from_items([asdict(s) for s in shards], override_num_blocks=len(shards))
+        dataset = dataset.map_batches(
+            ShardWorker,
+            fn_constructor_kwargs={
+                "model": str(model),
+                "options": options,
+                "fields": fields,
+                "names": names,
+                "skip_invalid": skip_invalid,
+                "batch_size": batch_size,
+                "parts_dir": parts_dir,
+                # Ray sets CUDA_VISIBLE_DEVICES for an actor with GPUs: its GPU is number 0.
+                "gpu_id": 0 if num_gpus else -1,
+            },
+            batch_size=1,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            num_cpus=1,
+            num_gpus=num_gpus or None,
+        )
+        summed = dataset.groupby(GROUP_KEYS, num_partitions=workers).sum(SUM_COLUMNS)
+        renamed = [f"sum({name})" for name in SUM_COLUMNS]
+        rows: List[Row] = []
+        for batch in summed.iter_batches(batch_format="pyarrow", batch_size=None):
+            columns = [batch.column(name).to_pylist() for name in GROUP_KEYS + renamed]
+            rows.extend(zip(*columns))
+        return rows
+    finally:
+        context.enable_progress_bars, context.shuffle_strategy = saved
+
+
 def run_ray(
     model: Union[str, Path],
     path: Union[str, Path],
@@ -302,7 +384,9 @@ def run_ray(
     if checkpoint is not None:
         parts_dir = str(checkpoint.directory)
         if not checkpoint.resumed:
-            checkpoint.write_manifest({"parts": [], "position": None, "report": None, "extra": {"shards": len(shards)}})
+            checkpoint.write_manifest(
+                {"parts": [], "position": None, "report": None, "extra": {"shards": len(shards)}}
+            )
         import pyarrow.parquet as pq
 
         done = set()
@@ -320,33 +404,21 @@ def run_ray(
         began = time.perf_counter()
         rows: List[Row] = list(done_rows)
         if remaining:
-            context = ray.data.DataContext.get_current()
-            context.enable_progress_bars = progress
-            dataset = ray.data.from_items([asdict(s) for s in remaining], override_num_blocks=len(remaining))
-            gpu_id = 0 if num_gpus else -1
-            dataset = dataset.map_batches(
-                ShardWorker,
-                fn_constructor_kwargs={
-                    "model": str(model),
-                    "options": options,
-                    "fields": fields,
-                    "names": names,
-                    "skip_invalid": skip_invalid,
-                    "batch_size": batch_size,
-                    "parts_dir": parts_dir,
-                    "gpu_id": gpu_id,
-                },
-                batch_size=1,
-                batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=workers),
-                num_cpus=1,
-                num_gpus=num_gpus or None,
+            rows.extend(
+                _run_shards(
+                    remaining,
+                    model,
+                    options,
+                    fields,
+                    names,
+                    skip_invalid,
+                    workers,
+                    num_gpus,
+                    batch_size,
+                    parts_dir,
+                    progress,
+                )
             )
-            summed = dataset.groupby(GROUP_KEYS, num_partitions=workers).sum(SUM_COLUMNS)
-            renamed = [f"sum({name})" for name in SUM_COLUMNS]
-            for batch in summed.iter_batches(batch_format="pyarrow", batch_size=None):
-                columns = [batch.column(name).to_pylist() for name in GROUP_KEYS + renamed]
-                rows.extend(zip(*columns))
         split_rows(rows, aggregate, report)
         return RunResult(aggregate, report, resumed, time.perf_counter() - began)
     finally:

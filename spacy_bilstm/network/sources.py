@@ -19,10 +19,11 @@ field that is a list or an object).
 A record without an id gets ``NAME:LINE`` (NAME: the file's path relative to
 INPUT), which is stable across runs, shards and backends.
 """
+
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
@@ -53,8 +54,7 @@ class FieldMap:
     meta: Tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """Where the next record starts: what a checkpoint stores.
 
     file_index (int): Index into the list of input files.
@@ -67,8 +67,7 @@ class Position:
     line: int = 0
 
 
-@dataclass
-class Record:
+class Record(NamedTuple):
     """One valid input record, ready for `nlp.pipe(..., as_tuples=True)`.
 
     text (str): The text.
@@ -141,7 +140,10 @@ def parse_line(
         ) from None
     if not isinstance(record, dict):
         raise InputError(
-            f"expected a JSON object, found {type(record).__name__}", path=path, line=line, reason="not_object"
+            f"expected a JSON object, found {type(record).__name__}",
+            path=path,
+            line=line,
+            reason="not_object",
         )
     if fields.text not in record:
         raise InputError(f"no {fields.text!r} field", path=path, line=line, reason="missing_text")

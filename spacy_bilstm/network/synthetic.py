@@ -8,6 +8,7 @@ titles with surnames, honorifics, surnames alone and possessives. The text is
 generated from templates with a fixed seed; it describes nothing that
 happened.
 """
+
 import json
 import random
 from pathlib import Path
@@ -54,9 +55,18 @@ ORGANISATIONS: Tuple[str, ...] = (
 )
 PLACES: Tuple[str, ...] = ("Scotland", "Wales", "Brussels", "Westminster", "Northern Ireland", "London")
 TOPICS: Tuple[str, ...] = (
-    "the energy price cap", "the housing bill", "the rail strikes", "the spending review",
-    "the immigration white paper", "the climate targets", "the trade agreement", "NHS waiting lists",
-    "the windfall tax", "the ferry contracts", "the levelling up fund", "the policing bill",
+    "the energy price cap",
+    "the housing bill",
+    "the rail strikes",
+    "the spending review",
+    "the immigration white paper",
+    "the climate targets",
+    "the trade agreement",
+    "NHS waiting lists",
+    "the windfall tax",
+    "the ferry contracts",
+    "the levelling up fund",
+    "the policing bill",
 )
 TEMPLATES: Tuple[str, ...] = (
     "{P} criticised {P} over {T}.",
@@ -102,7 +112,9 @@ def build_pipeline() -> Language:
 def _mention(rng: random.Random, person: Tuple[str, str, str], first_in_doc: bool) -> str:
     first, last, _ = person
     if first_in_doc:
-        return rng.choice([f"{first} {last}", f"{first} {last}", f"the Rt Hon {first} {last}", f"Sir {first} {last}"])
+        return rng.choice(
+            [f"{first} {last}", f"{first} {last}", f"the Rt Hon {first} {last}", f"Sir {first} {last}"]
+        )
     return rng.choice([f"{first} {last}", last, f"Mr {last}", f"Ms {last}", f"Dr {last}"])
 
 
