@@ -31,6 +31,11 @@ def atomic_path(path: Union[str, Path]) -> Iterator[Path]:
     )
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp creates files readable by the owner only; give the final file
+    # the permissions an ordinary open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         os.replace(tmp, path)
@@ -57,8 +62,6 @@ def atomic_open(
         else:
             with open(tmp, mode, encoding=encoding, **kwargs) as f:
                 yield f
-        # fsync via reopen is unnecessary: os.replace after close is enough
-        # for crash-consistency of the *name*, which is what readers rely on.
 
 
 @contextlib.contextmanager

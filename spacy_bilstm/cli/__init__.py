@@ -38,10 +38,23 @@ def main() -> None:
         sys.exit(1)
     except typer.Exit as err:
         sys.exit(err.exit_code)
-    except Exception as err:  # click usage errors arrive here with standalone_mode=False
-        import click
-
-        if isinstance(err, click.ClickException):
+    except Exception as err:
+        # Usage errors (a missing argument, a bad option value). typer may
+        # ship its own copy of click, so check both exception hierarchies.
+        if isinstance(err, _click_exceptions()):
             err.show()
             sys.exit(err.exit_code)
         raise
+
+
+def _click_exceptions() -> tuple:
+    import click
+
+    kinds = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException as TyperClickException
+
+        kinds.append(TyperClickException)
+    except ImportError:
+        pass
+    return tuple(kinds)

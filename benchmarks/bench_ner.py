@@ -1,0 +1,238 @@
+"""CoNLL-2003: `bilstm_ner` against spaCy's `ner` under the same time budget.
+
+Each system trains in its own subprocess (so peak memory is its own), from
+its own default training config, for the same wall-clock budget on the same
+converted training data; the best dev (eng.testa) checkpoint is then scored
+on eng.testb (test) and timed on pre-tokenised test docs with `nlp.pipe`.
+
+    python benchmarks/bench_ner.py --budget 600
+    python benchmarks/bench_ner.py --budget 600 --vectors
+
+The systems:
+- spacy_ner: `spacy init config -p ner` (CPU, efficiency), unchanged.
+- spacy_ner_torch_bilstm: the same with `spacy.TorchBiLSTMEncoder.v1` as
+  the tok2vec encoder (width 96, depth 2 — spaCy's documented example).
+- bilstm_ner: configs/bilstm_ner.cfg, unchanged.
+With --vectors, all three also get GloVe 6B 50d (from ../shared/vectors),
+converted with `spacy init vectors --attr LOWER`.
+
+Evaluation time on dev is not charged to the training budget. torch and
+numpy run on one thread in every system, so the comparison is per core.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, WORK, command_line, machine_description, require_shared, today, write_section  # noqa: E402
+
+SYSTEMS = ["spacy_ner", "spacy_ner_torch_bilstm", "bilstm_ner"]
+
+
+def prepare_data(work: Path) -> dict:
+    """Convert CoNLL-2003 with our own converter (IOB1 detected)."""
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    from spacy_bilstm.corpora.conll import read_conll_ner
+
+    conll = require_shared("data", "conll2003")
+    paths = {}
+    for split, name in [("train", "eng.train"), ("dev", "eng.testa"), ("test", "eng.testb")]:
+        out = work / f"conll_{split}.spacy"
+        if not out.exists():
+            DocBin(docs=read_conll_ner(conll / name, Vocab())).to_disk(out)
+        paths[split] = out
+    return paths
+
+
+def prepare_vectors(work: Path) -> Path:
+    out = work / "glove50_lower"
+    if not out.exists():
+        glove = require_shared("vectors", "glove.6B.50d.txt.gz")
+        subprocess.run(
+            [sys.executable, "-m", "spacy", "init", "vectors", "en", str(glove), str(out), "--attr", "LOWER"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return out
+
+
+def system_config(system: str, vectors: Path = None):
+    """The training config of a system, as spaCy would load it."""
+    from spacy.cli.init_config import init_config
+    from thinc.api import Config
+
+    if system == "bilstm_ner":
+        config = Config().from_disk(ROOT / "configs" / "bilstm_ner.cfg")
+        if vectors:
+            config["components"]["bilstm_ner"]["model"]["tok2vec"]["include_static_vectors"] = True
+    else:
+        config = init_config(lang="en", pipeline=["ner"], optimize="efficiency", gpu=False)
+        if system == "spacy_ner_torch_bilstm":
+            config["components"]["tok2vec"]["model"]["encode"] = {
+                "@architectures": "spacy.TorchBiLSTMEncoder.v1",
+                "width": 96,
+                "depth": 2,
+                "dropout": 0.0,
+            }
+        if vectors:
+            config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] = True
+    return config
+
+
+def train_and_score(system: str, paths: dict, budget: float, vectors: str, eval_every: float, out: Path) -> None:
+    """Child process: train for `budget` seconds, keep the best dev model,
+    score it on test and time inference. Writes a JSON result to `out`."""
+    import random
+
+    import numpy
+    import spacy
+    import torch
+    from spacy.tokens import Doc, DocBin
+    from spacy.training import Example
+    from spacy.training.initialize import init_nlp
+    from spacy.util import fix_random_seed, registry, resolve_dot_names
+
+    torch.set_num_threads(1)
+    config = system_config(system, Path(vectors) if vectors else None)
+    config["paths"]["train"] = str(paths["train"])
+    config["paths"]["dev"] = str(paths["dev"])
+    config["paths"]["vectors"] = vectors or None
+    config["initialize"]["vectors"] = vectors or None
+    fix_random_seed(0)
+    nlp = init_nlp(config)
+    T = registry.resolve(nlp.config["training"], schema=None)
+    train_corpus, dev_corpus = resolve_dot_names(nlp.config, [T["train_corpus"], T["dev_corpus"]])
+    train_examples = list(train_corpus(nlp))
+    dev_examples = list(dev_corpus(nlp))
+    optimizer = T["optimizer"]
+    batcher = T["batcher"]
+    dropout = T["dropout"]
+    rng = random.Random(0)
+    trained, steps, epochs = 0.0, 0, 0
+    best_f, best_bytes, curve = -1.0, None, []
+    next_eval = eval_every
+    done = False
+    while not done:
+        epochs += 1
+        rng.shuffle(train_examples)
+        for batch in batcher(train_examples):
+            start = time.perf_counter()
+            nlp.update(batch, sgd=optimizer, drop=dropout)
+            trained += time.perf_counter() - start
+            steps += 1
+            if trained >= next_eval or trained >= budget:
+                scores = nlp.evaluate(dev_examples, batch_size=1000)
+                curve.append({"train_s": round(trained, 1), "steps": steps, "dev_f": scores["ents_f"]})
+                print(f"[{system}] {trained:6.0f}s step {steps} epoch {epochs} dev F {scores['ents_f']:.4f}", flush=True)
+                if scores["ents_f"] > best_f:
+                    best_f, best_bytes = scores["ents_f"], nlp.to_bytes()
+                next_eval += eval_every
+            if trained >= budget:
+                done = True
+                break
+    nlp.from_bytes(best_bytes)
+    test_docs = list(DocBin().from_disk(paths["test"]).get_docs(nlp.vocab))
+    test_examples = [Example(nlp.make_doc(d.text), d) for d in test_docs]
+    test = nlp.evaluate(test_examples, batch_size=1000)
+    # Inference speed on pre-tokenised docs: words and spaces as in the data.
+    words = [Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]) for d in test_docs]
+    n_words = sum(len(d) for d in words)
+    list(nlp.pipe(words[:500], batch_size=1000))  # warm-up
+    timings = []
+    for _ in range(3):
+        fresh = [d.copy() for d in words]
+        start = time.perf_counter()
+        for _doc in nlp.pipe(fresh, batch_size=1000):
+            pass
+        timings.append(time.perf_counter() - start)
+    result = {
+        "system": system,
+        "vectors": bool(vectors),
+        "budget_s": budget,
+        "train_s": round(trained, 1),
+        "steps": steps,
+        "epochs": epochs,
+        "best_dev_f": best_f,
+        "test": {
+            "p": test["ents_p"],
+            "r": test["ents_r"],
+            "f": test["ents_f"],
+            "per_type": test["ents_per_type"],
+        },
+        "words_per_s": n_words / float(numpy.median(timings)),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "curve": curve,
+    }
+    out.write_text(json.dumps(result, indent=2))
+
+
+def render(results: list, budget: float, loads: list) -> str:
+    types = ["PER", "LOC", "ORG", "MISC"]
+    lines = [
+        "## CoNLL-2003 NER: `bilstm_ner` vs spaCy's `ner`",
+        "",
+        f"Command: `{command_line()}`  ",
+        f"Machine: {machine_description()}  ",
+        f"Date: {today()}; one torch/numpy thread per system; training budget {budget:.0f} s "
+        f"each (dev evaluation not charged); load average during the run: {', '.join(loads)}.",
+        "",
+        "Test = eng.testb, best checkpoint on eng.testa. P/R/F1 are entity-level (spaCy's scorer).",
+        "",
+        "| system | vectors | steps | epochs | dev F1 | test P | test R | test F1 | "
+        + " | ".join(f"F1 {t}" for t in types)
+        + " | words/s (CPU, 1 thread) | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|" + "---|" * len(types) + "---|---|",
+    ]
+    for r in results:
+        per = r["test"]["per_type"]
+        lines.append(
+            f"| {r['system']} | {'GloVe 50d' if r['vectors'] else 'none'} | {r['steps']} | {r['epochs']} | "
+            f"{100 * r['best_dev_f']:.2f} | {100 * r['test']['p']:.2f} | {100 * r['test']['r']:.2f} | "
+            f"**{100 * r['test']['f']:.2f}** | "
+            + " | ".join(f"{100 * per.get(t, {}).get('f', 0.0):.1f}" for t in types)
+            + f" | {r['words_per_s']:,.0f} | {r['peak_rss_mb']:,.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--budget", type=float, default=600.0, help="training seconds per system")
+    parser.add_argument("--eval-every", type=float, default=60.0, help="training seconds between dev evaluations")
+    parser.add_argument("--vectors", action="store_true", help="also give every system GloVe 50d vectors")
+    parser.add_argument("--systems", nargs="*", default=SYSTEMS, choices=SYSTEMS)
+    parser.add_argument("--section", default=None, help="RESULTS.md section name (default ner or ner_vectors)")
+    parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--vectors-path", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    paths = prepare_data(WORK)
+    if args.child:
+        train_and_score(args.child[0], paths, args.budget, args.vectors_path, args.eval_every, Path(args.child[1]))
+        return
+    vectors = str(prepare_vectors(WORK)) if args.vectors else ""
+    results, loads = [], []
+    for system in args.systems:
+        out = WORK / f"ner_{system}{'_vectors' if vectors else ''}.json"
+        cmd = [sys.executable, __file__, "--child", system, str(out), "--budget", str(args.budget),
+               "--eval-every", str(args.eval_every), "--vectors-path", vectors]
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        print(f"== {system}: training for {args.budget:.0f} s", flush=True)
+        subprocess.run(cmd, check=True, env=env)
+        loads.append(f"{os.getloadavg()[0]:.1f}")
+        results.append(json.loads(out.read_text()))
+    section = args.section or ("ner_vectors" if vectors else "ner")
+    table = render(results, args.budget, loads)
+    print(table)
+    write_section(section, table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Helpers shared by the benchmark scripts: machine facts, the RESULTS.md
+sections, and paths to the shared corpora."""
+import datetime
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+from typing import Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+WORK = ROOT / "benchmarks" / "work"
+
+
+def machine_description() -> str:
+    """CPU model, core count, memory and library versions, in one line."""
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        memory = f", {kb / 1024 ** 2:.0f} GiB RAM"
+    except (OSError, AttributeError):
+        pass
+    import spacy
+    import torch
+
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, "
+        f"spaCy {spacy.__version__}, torch {torch.__version__}"
+    )
+
+
+def today() -> str:
+    return datetime.date.today().isoformat()
+
+
+def command_line() -> str:
+    return "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+
+
+def write_section(name: str, body: str, path: Optional[Path] = None) -> None:
+    """Replace the section between `<!-- name:start -->` and `<!-- name:end -->`
+    in RESULTS.md (appending it if absent), atomically."""
+    from spacy_bilstm.io import atomic_open
+
+    path = path or RESULTS
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    text = path.read_text(encoding="utf8") if path.exists() else "# Benchmark results\n"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    with atomic_open(path, "w") as f:
+        f.write(text)
+
+
+def require_shared(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        sys.exit(f"{path} not found: the benchmark needs the shared corpora beside the checkout.")
+    return path
