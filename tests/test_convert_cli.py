@@ -171,3 +171,52 @@ def test_convert_textcat_real_handeset(tmp_path, monkeypatch, capsys):
 def test_convert_missing_input_in_subprocess(tmp_path):
     result = convert("textcat", tmp_path / "nope.csv", tmp_path / "o.spacy")
     assert_one_line_error(result, f"{tmp_path}/nope.csv: input file not found")
+
+
+def test_convert_ner_jsonl_with_dev_split_keeps_documents_whole(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "n.jsonl"
+    records = [
+        {"text": f"Okafor spoke in Leeds {i}.", "spans": [[0, 6, "PER"], [16, 21, "LOC"]], "meta": {"doc": f"d{i // 3}"}}
+        for i in range(30)
+    ]
+    # Two records without a document: each is a group of its own.
+    records += [{"text": "Paris.", "spans": [[0, 5, "LOC"]]}, {"text": "Rome.", "spans": [[0, 4, "LOC"]]}]
+    src.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    train_path, dev_path = tmp_path / "train.spacy", tmp_path / "dev.spacy"
+    args = ["ner", src, train_path, "--dev-output", dev_path, "--dev-fraction", "0.25", "--seed", "3"]
+    result = run_main(monkeypatch, capsys, *args)
+    assert result.returncode == 0, result.stderr
+    train, dev = load(train_path), load(dev_path)
+    assert sorted(d.text for d in train + dev) == sorted(r["text"] for r in records)
+    assert abs(len(dev) - 0.25 * len(records)) <= 3
+    train_docs = {d._.meta.get("doc") for d in train} - {None}
+    dev_docs = {d._.meta.get("doc") for d in dev} - {None}
+    assert train_docs and dev_docs and not train_docs & dev_docs
+    assert all(len(d.ents) == len(r["spans"]) for d, r in zip(sorted(train + dev, key=lambda d: d._.meta["line"]), records))
+    assert f"docs written: train {len(train)} -> {train_path}, dev {len(dev)} -> {dev_path}" in result.stdout
+    n_dev_ents = sum(len(d.ents) for d in dev)
+    assert f"dev entities: {n_dev_ents} (" in result.stdout
+    assert "split: 12 documents" in result.stdout
+    # Deterministic: the same seed gives the same dev split, another seed another one.
+    again = run_main(monkeypatch, capsys, *args[:2], tmp_path / "t2.spacy", "--dev-output", tmp_path / "d2.spacy", *args[5:])
+    assert again.returncode == 0
+    assert [d.text for d in load(tmp_path / "d2.spacy")] == [d.text for d in dev]
+    other = run_main(
+        monkeypatch, capsys, "ner", src, tmp_path / "t3.spacy", "--dev-output", tmp_path / "d3.spacy",
+        "--dev-fraction", "0.25", "--seed", "4",
+    )
+    assert other.returncode == 0
+    assert [d.text for d in load(tmp_path / "d3.spacy")] != [d.text for d in dev]
+
+
+def test_convert_ner_dev_split_errors(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "n.jsonl"
+    src.write_text('{"text": "Paris.", "meta": {"doc": "d1"}}\n{"text": "Rome.", "meta": {"doc": "d1"}}\n')
+    out = tmp_path / "o.spacy"
+    result = run_main(monkeypatch, capsys, "ner", src, out, "--dev-output", tmp_path / "d.spacy")
+    assert_one_line_error(result, f"{src}: cannot make a dev split: all 2 Docs belong to one document")
+    assert not out.exists()
+    result = run_main(monkeypatch, capsys, "ner", src, out, "--dev-output", out)
+    assert_one_line_error(result, f"{out}: --dev-output must differ from the output")
+    result = run_main(monkeypatch, capsys, "ner", src, out, "--dev-output", tmp_path / "d.spacy", "--dev-fraction", "1")
+    assert_one_line_error(result, "--dev-fraction must be between 0 and 1, not 1.0")

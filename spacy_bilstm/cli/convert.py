@@ -11,7 +11,7 @@ written atomically. Every problem with the input is one line on stderr,
 import contextlib
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Hashable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import typer
 from spacy.language import Language
@@ -98,6 +98,16 @@ def _check_output(path: Path) -> None:
         typer.echo(f"note: spaCy's Corpus reads only files ending in .spacy, not {path.name}", err=True)
 
 
+def _check_dev_options(output_path: Path, dev_output: Optional[Path], dev_fraction: float) -> None:
+    if dev_output is None:
+        return
+    _check_output(dev_output)
+    if dev_output.resolve() == output_path.resolve():
+        raise InputError("--dev-output must differ from the output", path=dev_output, reason="bad_argument")
+    if not 0.0 < dev_fraction < 1.0:
+        raise InputError(f"--dev-fraction must be between 0 and 1, not {dev_fraction}", reason="bad_argument")
+
+
 def _format_counts(counts: Dict[str, int]) -> str:
     return ", ".join(f"{key} {value}" for key, value in sorted(counts.items())) or "none"
 
@@ -117,10 +127,18 @@ def convert_ner(
     scheme: str = typer.Option("auto", "--scheme", help="CoNLL tag scheme: auto, iob1, bio or biluo (BIOES is read as BILUO)."),
     n_sents: int = typer.Option(1, "--n-sents", help="CoNLL sentences per Doc."),
     lang: str = typer.Option("en", "--lang", help="Language of the tokenizer (JSONL)."),
+    dev_output: Optional[Path] = typer.Option(None, "--dev-output", help="Also write a dev split here."),
+    dev_fraction: float = typer.Option(0.2, "--dev-fraction", help="Share of Docs for dev."),
+    seed: int = typer.Option(0, "--seed", help="Split seed."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip and count malformed records."),
     encoding: Optional[str] = typer.Option(None, "--encoding", help="Encoding if the file has no BOM (default UTF-8)."),
 ) -> None:
-    """Convert an NER corpus to a DocBin with entities."""
+    """Convert an NER corpus to a DocBin with entities.
+
+    With --dev-output the Docs are split and every document stays whole in
+    one split: JSONL records sharing meta "doc", CoNLL sentences between two
+    -DOCSTART- lines. A record without a document is a group of its own.
+    """
     from ..corpora.conll import SCHEMES
     from ..corpora.formats import NER_FORMATS, read_ner
 
@@ -128,6 +146,7 @@ def convert_ner(
     _choice("--scheme", scheme, SCHEMES)
     _check_input(input_path)
     _check_output(output_path)
+    _check_dev_options(output_path, dev_output, dev_fraction)
     if n_sents < 1:
         raise InputError(f"--n-sents must be at least 1, not {n_sents}", reason="bad_argument")
     nlp = blank_pipeline(lang)
@@ -149,10 +168,45 @@ def convert_ner(
         report=report,
         encoding=encoding,
     )
-    (n_docs,) = write_docbins([(counted(docs), output_path)])
+    if dev_output is None:
+        (n_docs,) = write_docbins([(counted(docs), output_path)])
+        typer.echo(report.summary("records (sentences for CoNLL)"))
+        typer.echo(f"docs written: {n_docs} -> {output_path}")
+        typer.echo(f"entities: {sum(entities.values())} ({_format_counts(entities)})")
+        return
+    from ..corpora.splits import grouped_split
+
+    doc_list = list(docs)
+    train, dev = grouped_split(doc_list, ner_doc_group, dev_fraction, seed)
+    if not train or not dev:
+        raise InputError(
+            f"cannot make a dev split: all {len(doc_list)} Docs belong to one document",
+            path=input_path,
+            reason="bad_argument",
+        )
+    n_train, n_dev = write_docbins([(train, output_path), (dev, dev_output)])
     typer.echo(report.summary("records (sentences for CoNLL)"))
-    typer.echo(f"docs written: {n_docs} -> {output_path}")
-    typer.echo(f"entities: {sum(entities.values())} ({_format_counts(entities)})")
+    typer.echo(f"docs written: train {n_train} -> {output_path}, dev {n_dev} -> {dev_output}")
+    for name, split in (("train", train), ("dev", dev)):
+        counts = Counter(ent.label_ for doc in split for ent in doc.ents)
+        typer.echo(f"{name} entities: {sum(counts.values())} ({_format_counts(counts)})")
+    n_groups = len({ner_doc_group(doc) for doc in doc_list})
+    typer.echo(f"split: {n_groups} documents (meta 'doc'; a record without one is its own), each kept whole")
+
+
+def ner_doc_group(doc: Doc) -> Hashable:
+    """The document an NER Doc belongs to, which a train/dev split keeps whole.
+
+    ``doc._.meta["doc"]`` (JSONL records' meta, CoNLL's -DOCSTART- count);
+    else the record itself, by its source line.
+
+    doc (Doc): A Doc from `read_ner`.
+    RETURNS (Hashable): The group key.
+    """
+    meta = doc._.meta or {}
+    if meta.get("doc") is not None:
+        return ("doc", str(meta["doc"]))
+    return ("record", str(meta.get("source", "")), int(meta.get("line", 0)))
 
 
 @convert_app.command("textcat")
@@ -179,14 +233,7 @@ def convert_textcat(
     _choice("--format", format, TEXTCAT_FORMATS)
     _check_input(input_path)
     _check_output(output_path)
-    if dev_output is not None:
-        _check_output(dev_output)
-        if dev_output.resolve() == output_path.resolve():
-            raise InputError("--dev-output must differ from the output", path=dev_output, reason="bad_argument")
-        if not 0.0 < dev_fraction < 1.0:
-            raise InputError(
-                f"--dev-fraction must be between 0 and 1, not {dev_fraction}", reason="bad_argument"
-            )
+    _check_dev_options(output_path, dev_output, dev_fraction)
     nlp = blank_pipeline(lang)
     report = RecordReport(skip_invalid=skip_invalid)
     docs = read_textcat(
