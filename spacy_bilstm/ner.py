@@ -19,6 +19,7 @@ from thinc.types import Floats2d
 from .errors import ModelLoadError
 from .extensions import ENT_CONFIDENCES, confidence_key, install_extensions
 from .layers.crf import crf_decode, crf_loss, crf_marginals, crf_transition_scores
+from .oom import predict_splitting_on_oom
 from .spans import scored_spans, span_log_prob
 from .tags import split_tag, tag_ids_from_strings, tag_names, tags_to_spans
 
@@ -235,7 +236,7 @@ class BiLSTMEntityRecognizer(TrainablePipe):
         if not any(len(doc) for doc in docs):
             n_tags = len(self.tag_names)
             return [self.model.ops.alloc2f(len(doc), n_tags) for doc in docs]
-        return self.model.predict(docs)
+        return predict_splitting_on_oom(self.model.predict, docs, self.name)
 
     def set_annotations(self, docs: Iterable[Doc], scores: List[Floats2d]) -> None:
         """Decode the best valid tag sequences and set `doc.ents`.
