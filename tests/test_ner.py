@@ -261,3 +261,24 @@ def test_saved_model_holds_no_caches(trained, tmp_path):
     before = model.to_bytes()
     trained(" ".join(f"word{i}" for i in range(2000)))
     assert model.to_bytes() == before
+
+
+def test_listens_to_a_shared_tok2vec(tmp_path):
+    from spacy.util import fix_random_seed
+
+    fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("tok2vec")
+    nlp.add_pipe(
+        "bilstm_ner",
+        config={"model": {"tok2vec": {"@architectures": "spacy.Tok2VecListener.v1", "width": 96, "upstream": "*"}}},
+    )
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    assert nlp.get_pipe("tok2vec").listening_components == ["bilstm_ner"]
+    for _ in range(80):
+        nlp.update(examples, sgd=optimizer)
+    expected = [ents for _, ents in TRAIN_DATA]
+    assert [ents_of(nlp(t)) for t, _ in TRAIN_DATA] == expected
+    nlp.to_disk(tmp_path / "shared")
+    assert [ents_of(spacy.load(tmp_path / "shared")(t)) for t, _ in TRAIN_DATA] == expected
