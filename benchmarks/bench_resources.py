@@ -1,0 +1,220 @@
+"""Bounded resources: memory of long documents, long streams and long training.
+
+    python benchmarks/bench_resources.py
+
+Measures, for `bilstm_ner` (and spaCy's `ner` with `spacy.TorchBiLSTMEncoder.v1`
+as the peer for training memory, in the same run):
+1. one 100,000-token document: wall time and peak RSS growth while processing;
+2. `nlp.pipe` over 100,000 short docs: RSS at each tenth of the stream
+   (target: the last tenth within 10% of the first);
+3. training: RSS after N and after 2N update steps (target: within 10%).
+Each measurement runs in its own subprocess so that RSS is its own.
+Writes the `resources` section of benchmarks/RESULTS.md.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import WORK, command_line, machine_description, require_shared, today, write_section  # noqa: E402
+
+
+def rss_mb() -> float:
+    """Current resident set size in MB (Linux)."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1024**2
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _trained_ner(n_steps: int = 150):
+    """bilstm_ner trained briefly on CoNLL-2003 (weights don't matter for memory,
+    but real trained weights make the decoding realistic)."""
+    import spacy
+    from spacy.training import Example
+    from spacy.util import fix_random_seed
+    from spacy.vocab import Vocab
+
+    from spacy_bilstm.corpora.conll import read_conll_ner
+
+    fix_random_seed(0)
+    conll = require_shared("data", "conll2003", "eng.train")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("bilstm_ner")
+    docs = list(read_conll_ner(conll, Vocab()))[:4000]
+    examples = [Example(nlp.make_doc(d.text), d) for d in docs]
+    optimizer = nlp.initialize(lambda: examples[:500])
+    from spacy.training.batchers import minibatch_by_words
+
+    batches = list(minibatch_by_words(examples, size=1000))
+    for step in range(n_steps):
+        nlp.update(batches[step % len(batches)], sgd=optimizer)
+    return nlp, docs
+
+
+def long_document() -> dict:
+    from spacy.tokens import Doc
+
+    nlp, docs = _trained_ner()
+    words = [t.text for d in docs for t in d][:100_000]
+    doc = Doc(nlp.vocab, words=words)
+    before = rss_mb()
+    start = time.perf_counter()
+    doc = nlp(doc)
+    return {
+        "tokens": len(doc),
+        "entities": len(doc.ents),
+        "seconds": round(time.perf_counter() - start, 1),
+        "rss_before_mb": round(before, 0),
+        "peak_mb": round(peak_mb(), 0),
+    }
+
+
+def long_stream(n_docs: int) -> dict:
+    from spacy.tokens import Doc
+
+    nlp, docs = _trained_ner()
+    word_lists = [[t.text for t in d] for d in docs]
+
+    def stream():
+        for i in range(n_docs):
+            yield Doc(nlp.vocab, words=word_lists[i % len(word_lists)])
+
+    tenth = n_docs // 10
+    samples = []
+    start = time.perf_counter()
+    for i, _doc in enumerate(nlp.pipe(stream(), batch_size=1000), start=1):
+        if i % tenth == 0:
+            samples.append(round(rss_mb(), 1))
+    return {
+        "docs": n_docs,
+        "seconds": round(time.perf_counter() - start, 1),
+        "rss_by_tenth_mb": samples,
+        "growth_first_to_last_tenth": round(samples[-1] / samples[0] - 1, 4),
+    }
+
+
+def training_memory(system: str, n_steps: int) -> dict:
+    import random
+
+    import spacy
+    from spacy.training import Example
+    from spacy.training.batchers import minibatch_by_words
+    from spacy.util import fix_random_seed
+    from spacy.vocab import Vocab
+
+    from spacy_bilstm.corpora.conll import read_conll_ner
+
+    fix_random_seed(0)
+    docs = list(read_conll_ner(require_shared("data", "conll2003", "eng.train"), Vocab()))
+    nlp = spacy.blank("en")
+    if system == "bilstm_ner":
+        nlp.add_pipe("bilstm_ner")
+    else:
+        nlp.add_pipe(
+            "tok2vec",
+            config={
+                "model": {
+                    "@architectures": "spacy.Tok2Vec.v2",
+                    "embed": {
+                        "@architectures": "spacy.MultiHashEmbed.v2",
+                        "width": 96,
+                        "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+                        "rows": [5000, 1000, 2500, 2500],
+                        "include_static_vectors": False,
+                    },
+                    "encode": {"@architectures": "spacy.TorchBiLSTMEncoder.v1", "width": 96, "depth": 2, "dropout": 0.0},
+                }
+            },
+        )
+        nlp.add_pipe("ner")
+    examples = [Example(nlp.make_doc(d.text), d) for d in docs]
+    optimizer = nlp.initialize(lambda: examples[:2000])
+    rng = random.Random(0)
+    rss = {}
+    step = 0
+    while step < 2 * n_steps:
+        rng.shuffle(examples)
+        for batch in minibatch_by_words(examples, size=1000):
+            nlp.update(batch, sgd=optimizer, drop=0.1)
+            step += 1
+            if step in (n_steps, 2 * n_steps):
+                rss[step] = round(rss_mb(), 1)
+            if step >= 2 * n_steps:
+                break
+    return {
+        "system": system,
+        "steps": [n_steps, 2 * n_steps],
+        "rss_mb": [rss[n_steps], rss[2 * n_steps]],
+        "growth": round(rss[2 * n_steps] / rss[n_steps] - 1, 4),
+    }
+
+
+def _child(kind: str, arg: str, out: Path) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    if kind == "long_document":
+        result = long_document()
+    elif kind == "long_stream":
+        result = long_stream(int(arg))
+    else:
+        system, steps = arg.split(":")
+        result = training_memory(system, int(steps))
+    out.write_text(json.dumps(result))
+
+
+def _run(kind: str, arg: str) -> dict:
+    out = WORK / f"resources_{kind}_{arg.replace(':', '_')}.json"
+    subprocess.run([sys.executable, __file__, "--child", kind, arg, str(out)], check=True)
+    return json.loads(out.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    if args.child:
+        _child(args.child[0], args.child[1], Path(args.child[2]))
+        return
+    doc = _run("long_document", "-")
+    stream = _run("long_stream", str(args.docs))
+    train = [_run("training", f"{system}:{args.steps}") for system in ("bilstm_ner", "spacy_torch_bilstm")]
+    lines = [
+        "## Bounded resources (`bilstm_ner`)",
+        "",
+        f"Command: `{command_line()}`  ",
+        f"Machine: {machine_description()}  ",
+        f"Date: {today()}; one torch thread; each measurement in its own process.",
+        "",
+        "| case | result | memory |",
+        "|---|---|---|",
+        f"| one {doc['tokens']:,}-token document | {doc['entities']:,} entities in {doc['seconds']} s | "
+        f"RSS {doc['rss_before_mb']:.0f} MB before, peak {doc['peak_mb']:.0f} MB |",
+        f"| `nlp.pipe` over {stream['docs']:,} short docs | {stream['seconds']} s | RSS per tenth (MB): "
+        f"{', '.join(f'{x:.0f}' for x in stream['rss_by_tenth_mb'])}; growth first→last tenth "
+        f"**{100 * stream['growth_first_to_last_tenth']:.1f}%** (target < 10%) |",
+    ]
+    for t in train:
+        lines.append(
+            f"| training `{t['system']}` | RSS after {t['steps'][0]} and {t['steps'][1]} steps | "
+            f"{t['rss_mb'][0]:.0f} MB → {t['rss_mb'][1]:.0f} MB: **{100 * t['growth']:+.1f}%** (target within 10%) |"
+        )
+    table = "\n".join(lines) + "\n"
+    print(table)
+    write_section("resources", table)
+
+
+if __name__ == "__main__":
+    main()
