@@ -16,8 +16,11 @@ The systems:
 With --vectors, all three also get GloVe 6B 50d (from ../shared/vectors),
 converted with `spacy init vectors --attr LOWER`.
 
-Evaluation time on dev is not charged to the training budget. torch and
-numpy run on one thread in every system, so the comparison is per core.
+Every system runs on one thread (torch, BLAS), and budgets and speeds are
+measured in CPU seconds of that process (`time.process_time`): on an idle
+core that equals wall-clock time, and it keeps the comparison fair when the
+machine is shared with other work. Evaluation on dev is not charged to the
+training budget.
 """
 import argparse
 import json
@@ -101,16 +104,19 @@ def train_and_score(system: str, paths: dict, budget: float, vectors: str, eval_
 
     torch.set_num_threads(1)
     config = system_config(system, Path(vectors) if vectors else None)
-    config["paths"]["train"] = str(paths["train"])
-    config["paths"]["dev"] = str(paths["dev"])
-    config["paths"]["vectors"] = vectors or None
-    config["initialize"]["vectors"] = vectors or None
+    # Set the resolved places too: `spacy init config` returns an
+    # interpolated config in which ${paths.*} are already filled in.
+    config["paths"]["train"] = config["corpora"]["train"]["path"] = str(paths["train"])
+    config["paths"]["dev"] = config["corpora"]["dev"]["path"] = str(paths["dev"])
+    config["paths"]["vectors"] = config["initialize"]["vectors"] = vectors or None
     fix_random_seed(0)
     nlp = init_nlp(config)
     T = registry.resolve(nlp.config["training"], schema=None)
     train_corpus, dev_corpus = resolve_dot_names(nlp.config, [T["train_corpus"], T["dev_corpus"]])
     train_examples = list(train_corpus(nlp))
     dev_examples = list(dev_corpus(nlp))
+    if not train_examples or not dev_examples:
+        sys.exit(f"[{system}] no training or dev examples: check {paths}")
     optimizer = T["optimizer"]
     batcher = T["batcher"]
     dropout = T["dropout"]
@@ -123,9 +129,9 @@ def train_and_score(system: str, paths: dict, budget: float, vectors: str, eval_
         epochs += 1
         rng.shuffle(train_examples)
         for batch in batcher(train_examples):
-            start = time.perf_counter()
+            start = time.process_time()
             nlp.update(batch, sgd=optimizer, drop=dropout)
-            trained += time.perf_counter() - start
+            trained += time.process_time() - start
             steps += 1
             if trained >= next_eval or trained >= budget:
                 scores = nlp.evaluate(dev_examples, batch_size=1000)
@@ -148,10 +154,10 @@ def train_and_score(system: str, paths: dict, budget: float, vectors: str, eval_
     timings = []
     for _ in range(3):
         fresh = [d.copy() for d in words]
-        start = time.perf_counter()
+        start = time.process_time()
         for _doc in nlp.pipe(fresh, batch_size=1000):
             pass
-        timings.append(time.perf_counter() - start)
+        timings.append(time.process_time() - start)
     result = {
         "system": system,
         "vectors": bool(vectors),
@@ -180,14 +186,15 @@ def render(results: list, budget: float, loads: list) -> str:
         "",
         f"Command: `{command_line()}`  ",
         f"Machine: {machine_description()}  ",
-        f"Date: {today()}; one torch/numpy thread per system; training budget {budget:.0f} s "
-        f"each (dev evaluation not charged); load average during the run: {', '.join(loads)}.",
+        f"Date: {today()}; one thread per system; training budget {budget:.0f} CPU seconds "
+        f"each (dev evaluation not charged); words/s are per CPU second. Load average after "
+        f"each system: {', '.join(loads)} (the machine was shared, hence CPU-time budgets).",
         "",
         "Test = eng.testb, best checkpoint on eng.testa. P/R/F1 are entity-level (spaCy's scorer).",
         "",
         "| system | vectors | steps | epochs | dev F1 | test P | test R | test F1 | "
         + " | ".join(f"F1 {t}" for t in types)
-        + " | words/s (CPU, 1 thread) | peak RSS MB |",
+        + " | words/s (1 CPU thread) | peak RSS MB |",
         "|---|---|---|---|---|---|---|---|" + "---|" * len(types) + "---|---|",
     ]
     for r in results:
