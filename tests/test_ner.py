@@ -282,3 +282,21 @@ def test_listens_to_a_shared_tok2vec(tmp_path):
     assert [ents_of(nlp(t)) for t, _ in TRAIN_DATA] == expected
     nlp.to_disk(tmp_path / "shared")
     assert [ents_of(spacy.load(tmp_path / "shared")(t)) for t, _ in TRAIN_DATA] == expected
+
+
+def test_same_seed_same_weights_different_seed_different_weights():
+    def weights(seed):
+        from spacy.util import fix_random_seed
+
+        fix_random_seed(seed)
+        nlp = spacy.blank("en")
+        nlp.add_pipe("bilstm_ner")
+        examples = make_examples(nlp)
+        optimizer = nlp.initialize(lambda: examples)
+        for _ in range(3):
+            nlp.update(examples, sgd=optimizer, drop=0.2)
+        return nlp.get_pipe("bilstm_ner").model.to_bytes()
+
+    first = weights(1)
+    assert weights(1) == first
+    assert weights(2) != first
