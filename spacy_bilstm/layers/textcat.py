@@ -198,6 +198,28 @@ def _mean_forward(model: Model, X: List[Floats2d], is_train: bool) -> Tuple[Floa
     return Y, backprop
 
 
+def FixedDropout(rate: float) -> Model[Floats2d, Floats2d]:
+    """Dropout at a rate fixed by the model config.
+
+    thinc's `Dropout` takes its rate from `training.dropout` during training;
+    this one keeps the architecture's `dropout`, so that it means the same in
+    both text classification architectures (the recurrent model's dropout
+    lives in torch, where spaCy does not reach).
+
+    rate (float): The share of units dropped in training.
+    RETURNS (Model[Floats2d, Floats2d]): The layer.
+    """
+    return Model("fixed_dropout", _dropout_forward, attrs={"rate": rate})
+
+
+def _dropout_forward(model: Model, X: Floats2d, is_train: bool) -> Tuple[Floats2d, Callable]:
+    rate = model.attrs["rate"]
+    if not is_train or rate <= 0:
+        return X, lambda dY: dY
+    mask = model.ops.get_dropout_mask(X.shape, rate)
+    return X * mask, lambda dY: dY * mask
+
+
 def Probabilities(exclusive_classes: bool) -> Model[Floats2d, Floats2d]:
     """Softmax (exclusive classes) or sigmoid (multi-label) over scores.
 

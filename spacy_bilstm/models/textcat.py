@@ -6,12 +6,12 @@ from typing import Callable, List, Optional, Tuple
 
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Dropout, Linear, Model, Relu, chain, concatenate
+from thinc.api import Linear, Model, Relu, chain, concatenate
 from thinc.types import Floats2d
 
 from ..extensions import STANCE_TARGET
 from ..layers.static_vectors import StaticVectorsEmbed
-from ..layers.textcat import MeanPool, Probabilities, RecurrentDocEncoder
+from ..layers.textcat import FixedDropout, MeanPool, Probabilities, RecurrentDocEncoder
 
 _TARGET_TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -160,7 +160,8 @@ def build_mean_embed_textcat(
         None for the static vectors alone.
     hidden_width (int): Width of the dense layer; 0 for none (a linear model
         over the averaged embeddings).
-    dropout (float): Dropout on the averaged embeddings and the hidden layer.
+    dropout (float): Dropout on the averaged embeddings and the hidden layer
+        (fixed here; spaCy's `training.dropout` does not change it).
     include_static_vectors (bool): Add the vocab's static vectors.
     finetune_vectors (bool): Learn a correction to the static vectors.
     vectors_width (int): Width of the projected static vectors.
@@ -170,9 +171,9 @@ def build_mean_embed_textcat(
     """
     embed = _features(tok2vec, include_static_vectors, finetune_vectors, vectors_width)
     width = embed.get_dim("nO")
-    layers = [embed, MeanPool(), Dropout(dropout)]
+    layers = [embed, MeanPool(), FixedDropout(dropout)]
     if hidden_width > 0:
-        layers.extend([Relu(nO=hidden_width, nI=width), Dropout(dropout)])
+        layers.extend([Relu(nO=hidden_width, nI=width), FixedDropout(dropout)])
         width = hidden_width
     output_layer = Linear(nO=nO, nI=width)
     model = chain(*layers, output_layer, Probabilities(exclusive_classes))
