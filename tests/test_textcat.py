@@ -433,3 +433,47 @@ def test_no_features_is_an_error():
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="no token features"):
         nlp.add_pipe("lstm_textcat", config={"model": _model(tok2vec=None)})
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("bidirectional,depth", [(True, 2), (False, 1)])
+def test_masked_rnn_equals_packed_rnn(cell, bidirectional, depth):
+    """MaskedRNN gives what torch's packed sequences give, with the same weights."""
+    import torch
+
+    from spacy_bilstm.layers.textcat_torch import MaskedRNN
+
+    torch.manual_seed(0)
+    masked = MaskedRNN(5, 4, depth=depth, cell=cell, bidirectional=bidirectional).eval()
+    packed = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell](
+        5, 4, num_layers=depth, bidirectional=bidirectional, batch_first=True
+    )
+    n_dir = 2 if bidirectional else 1
+    with torch.no_grad():
+        for layer in range(depth):
+            for direction in range(n_dir):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                source = masked.cells[layer * n_dir + direction]
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    getattr(packed, name + suffix).copy_(getattr(source, name + "_l0"))
+    lengths = torch.tensor([7, 1, 4, 7, 2])
+    padded = torch.randn(5, 7, 5)
+    for i, n in enumerate(lengths.tolist()):
+        padded[i, n:] = 1e3  # padding that would show if it were read
+    h0 = torch.randn(depth * n_dir, 5, 4)
+    initial = (h0, torch.randn(depth * n_dir, 5, 4)) if cell == "lstm" else h0
+    ours, _ = masked(padded, lengths, initial)
+    sequence = torch.nn.utils.rnn.pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)
+    theirs, final = packed(sequence, initial)
+    theirs, _ = torch.nn.utils.rnn.pad_packed_sequence(theirs, batch_first=True, total_length=7)
+    assert torch.allclose(ours, theirs, atol=1e-5)
+    final_h = final[0] if cell == "lstm" else final
+    expected_last = torch.cat(list(final_h[-n_dir:]), dim=1)
+    assert torch.allclose(masked.final_hidden(ours, lengths), expected_last, atol=1e-5)
+    exact = masked.final_states(padded, lengths)
+    _, final = packed(sequence)
+    if cell == "lstm":
+        assert torch.allclose(exact[0], final[0], atol=1e-5)
+        assert torch.allclose(exact[1], final[1], atol=1e-5)
+    else:
+        assert torch.allclose(exact, final, atol=1e-5)
