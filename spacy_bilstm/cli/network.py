@@ -36,9 +36,10 @@ from typing import Any, Dict, List, Optional, Tuple
 import typer
 
 from ..errors import InputError
+from ..network.extract import NON_ACTOR_LABELS
 from . import app
 
-DEFAULT_EXCLUDE = "DATE,TIME,PERCENT,MONEY,QUANTITY,ORDINAL,CARDINAL"
+DEFAULT_EXCLUDE = ",".join(sorted(NON_ACTOR_LABELS))
 
 
 class Backend(str, Enum):

@@ -22,6 +22,7 @@ names never contain).
 """
 
 from collections import Counter
+from sys import intern
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from spacy.tokens import Doc
@@ -38,7 +39,7 @@ class Aggregate:
     mentions (Counter): (key, text, label) → mentions.
     windows (Counter): (joined keys, doc id, date) → windows.
     speaker_names (Counter): (speaker key, text) → documents.
-    said (Dict): (speaker key, actor key, doc id, date) → [mentions, stance sum, stance docs].
+    said (Dict): (speaker key, actor key, doc id, date) → (mentions, stance sum, stance docs).
     speaker_meta (Counter): (speaker key, field, value) → documents.
     stats (Counter): docs, entities, mentions, dropped_label, dropped_empty,
         control_chars_removed, docs_without_sentences (see `DocExtraction`).
@@ -48,7 +49,7 @@ class Aggregate:
         self.mentions: Counter = Counter()
         self.windows: Counter = Counter()
         self.speaker_names: Counter = Counter()
-        self.said: Dict[Tuple[str, str, str, str], List] = {}
+        self.said: Dict[Tuple[str, str, str, str], Tuple[int, float, int]] = {}
         self.speaker_meta: Counter = Counter()
         self.stats: Counter = Counter()
 
@@ -61,16 +62,23 @@ class Aggregate:
 
         extraction (DocExtraction): From `extract_doc`.
         """
+        # dict.get instead of Counter's `+=`: a new key would call the Python
+        # method Counter.__missing__, and most window and said keys are new.
         doc_id, date = extraction.doc_id, extraction.date
         mentions = self.mentions
+        get = mentions.get
         for mention in extraction.mentions:
-            mentions[mention.key, mention.raw, mention.label] += 1
+            key = (mention.key, mention.raw, mention.label)
+            mentions[key] = get(key, 0) + 1
         windows = self.windows
+        get = windows.get
         for keys in extraction.windows:
-            windows[KEY_SEPARATOR.join(keys), doc_id, date] += 1
+            # The same pairs recur in many documents: one string for each.
+            key = (intern(KEY_SEPARATOR.join(keys)), doc_id, date)
+            windows[key] = get(key, 0) + 1
         stats = self.stats
         for name, value in extraction.stats.items():
-            stats[name] += value
+            stats[name] = stats.get(name, 0) + value
         if extraction.speaker is None:
             return
         speaker, written = extraction.speaker
@@ -83,17 +91,23 @@ class Aggregate:
             actors[mention.key] = actors.get(mention.key, 0) + 1
         stance = 0.0 if extraction.stance is None else extraction.stance
         stance_n = 0 if extraction.stance is None else 1
+        said = self.said
         for actor, count in actors.items():
-            self._add_said((speaker, actor, doc_id, date), count, stance, stance_n)
+            key = (speaker, actor, doc_id, date)
+            current = said.get(key)
+            if current is None:
+                said[key] = (count, stance, stance_n)
+            else:
+                said[key] = (current[0] + count, current[1] + stance, current[2] + stance_n)
 
     def _add_said(self, key: Tuple[str, str, str, str], mentions: int, stance: float, stance_n: int) -> None:
+        # Tuples, not lists: a said entry exists per document and actor, and
+        # a tuple is smaller; repeated keys (rare) are replaced.
         current = self.said.get(key)
         if current is None:
-            self.said[key] = [mentions, stance, stance_n]
+            self.said[key] = (mentions, stance, stance_n)
         else:
-            current[0] += mentions
-            current[1] += stance
-            current[2] += stance_n
+            self.said[key] = (current[0] + mentions, current[1] + stance, current[2] + stance_n)
 
     def merge(self, other: "Aggregate") -> None:
         """Add another aggregate's counts to this one."""
@@ -105,9 +119,10 @@ class Aggregate:
         for key, (mentions, stance, stance_n) in other.said.items():
             self._add_said(key, mentions, stance, stance_n)
 
-    def to_rows(self) -> List[Row]:
-        """The flat rows (see the module docstring), sorted.
+    def to_rows(self, sort: bool = True) -> List[Row]:
+        """The flat rows (see the module docstring).
 
+        sort (bool): Sort them (a checkpoint does not need to).
         RETURNS (List[Row]): One tuple per row, fields as in `ROW_FIELDS`.
         """
         rows: List[Row] = []
@@ -119,7 +134,8 @@ class Aggregate:
         )
         rows.extend(("smeta", s, f, v, "", n, 0.0, 0) for (s, f, v), n in self.speaker_meta.items())
         rows.extend(("stat", name, "", "", "", n, 0.0, 0) for name, n in self.stats.items())
-        rows.sort()
+        if sort:
+            rows.sort()
         return rows
 
     def add_rows(self, rows: Iterable[Row]) -> None:

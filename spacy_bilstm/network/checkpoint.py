@@ -180,7 +180,7 @@ class Checkpoint:
         extra (Any): Further JSON-able state to keep.
         """
         name = f"part-{len(self.state['parts']) + 1:06d}.msgpack"
-        write_rows(self.directory / name, delta.to_rows())
+        write_rows(self.directory / name, delta.to_rows(sort=False))
         state = {
             "parts": self.state["parts"] + [name],
             "position": position,

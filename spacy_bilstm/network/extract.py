@@ -16,7 +16,8 @@ mentions in it):
   and counted in the ``docs_without_sentences`` statistic; the command line
   adds a `sentencizer` to pipelines that set no boundaries, so this only
   happens with Docs built by hand.
-* ``paragraph``: split at whitespace tokens holding a blank line (``"\\n\\n"``).
+* ``paragraph``: split where the text has a blank line (two line breaks
+  with only spaces or tabs between them).
 * ``document``: the whole Doc.
 * ``tokens:K``: two mentions whose first tokens are at most K tokens apart;
   each such pair of mentions (of different actors) counts once.
@@ -30,6 +31,7 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc
@@ -41,7 +43,6 @@ from .aliases import PERSON_LABELS, AliasTable, Mention, normalize_name, resolve
 META_ID = "id"
 META_DATE = "date"
 META_SPEAKER = "speaker"
-WINDOW_KINDS = ("sentence", "paragraph", "document", "tokens")
 # Numeric and temporal labels of spaCy's English pipelines: never actors.
 NON_ACTOR_LABELS: FrozenSet[str] = frozenset(
     {"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"}
@@ -359,7 +360,8 @@ def extract_doc(
     }
     return DocExtraction(
         doc_id=doc_id,
-        date=_meta_text(meta.get(META_DATE)),
+        # Dates recur across documents: one string for each.
+        date=intern(_meta_text(meta.get(META_DATE))),
         mentions=mentions,
         windows=windows,
         speaker=speaker,

@@ -34,7 +34,7 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ..errors import InputError
 from ..io import atomic_path
@@ -228,37 +228,53 @@ class ShardWorker:
         return table
 
 
-def split_rows(rows: Sequence[Row], aggregate: Aggregate, report: RecordReport) -> None:
-    """Add summed rows to an aggregate and a report; raise the first error.
+class RowSink:
+    """Takes shard rows as they arrive: counts into an `Aggregate`, record
+    accounting into a `RecordReport`, errors kept until `finish`.
 
-    rows (Sequence[Row]): Rows from shards (summed or not).
-    aggregate (Aggregate): Receives the count rows.
-    report (RecordReport): Receives read, used, skipped and examples.
-    RAISES (InputError): For the first error row in input order.
+    skip_invalid (bool): The record policy (for the report).
     """
-    errors = sorted(row for row in rows if row[0] == "error")
-    if errors:
-        _, _, path, message, reason, line, _, _ = errors[0]
-        raise InputError(message, path=path or None, line=int(line) or None, reason=reason)
-    examples: Dict[str, List[Tuple[str, str]]] = {}
-    counts: List[Row] = []
-    for row in rows:
-        kind = row[0]
-        if kind == "report":
-            if row[1] == "read":
-                report.read += int(row[5])
-            elif row[1] == "used":
-                report.used += int(row[5])
+
+    def __init__(self, skip_invalid: bool) -> None:
+        self.aggregate = Aggregate()
+        self.report = RecordReport(skip_invalid=skip_invalid)
+        self.errors: List[Row] = []
+        self.examples: Dict[str, List[Tuple[str, str]]] = {}
+
+    def add(self, rows: Iterable[Row]) -> None:
+        """Add rows (summed or not, in any order)."""
+        counts = []
+        report = self.report
+        for row in rows:
+            kind = row[0]
+            if kind == "report":
+                if row[1] == "read":
+                    report.read += int(row[5])
+                elif row[1] == "used":
+                    report.used += int(row[5])
+                else:
+                    report.skipped[row[2]] += int(row[5])
+            elif kind == "example":
+                self.examples.setdefault(row[1], []).append((row[2], row[3]))
+            elif kind == "error":
+                self.errors.append(row)
             else:
-                report.skipped[row[2]] += int(row[5])
-        elif kind == "example":
-            examples.setdefault(row[1], []).append((row[2], row[3]))
-        else:
-            counts.append(row)
-    for reason, found in examples.items():
-        where = report.examples.setdefault(reason, [])
-        where.extend(message for _, message in sorted(found)[: MAX_EXAMPLES_PER_REASON - len(where)])
-    aggregate.add_rows(counts)
+                counts.append(row)
+        self.aggregate.add_rows(counts)
+
+    def finish(self) -> Tuple[Aggregate, RecordReport]:
+        """The sums and the report.
+
+        RAISES (InputError): For the first error row in input order.
+        RETURNS (Tuple[Aggregate, RecordReport]): What the rows add up to.
+        """
+        if self.errors:
+            _, _, path, message, reason, line, _, _ = min(self.errors)
+            raise InputError(message, path=path or None, line=int(line) or None, reason=reason)
+        for reason, found in sorted(self.examples.items()):
+            where = self.report.examples.setdefault(reason, [])
+            where.extend(message for _, message in sorted(found)[: MAX_EXAMPLES_PER_REASON - len(where)])
+        return self.aggregate, self.report
 
 
 def _table_rows(table: Any) -> List[Row]:
@@ -294,17 +310,13 @@ def _run_shards(
     batch_size: int,
     parts_dir: Optional[str],
     progress: bool,
-) -> List[Row]:
+    sink: RowSink,
+) -> None:
     import ray
-    from ray.data.context import ShuffleStrategy
 
     context = ray.data.DataContext.get_current()
-    saved = (context.enable_progress_bars, context.shuffle_strategy)
+    saved = context.enable_progress_bars
     context.enable_progress_bars = progress
-    # The sort-based shuffle runs as tasks; the default hash shuffle starts
-    # aggregator actors first, which costs seconds on a small cluster and
-    # buys nothing for the few rows a grouped sum of counts moves.
-    context.shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
     try:
         dataset = ray.data.from_items([asdict(s) for s in shards], override_num_blocks=len(shards))
         dataset = dataset.map_batches(
@@ -328,13 +340,11 @@ def _run_shards(
         )
         summed = dataset.groupby(GROUP_KEYS, num_partitions=workers).sum(SUM_COLUMNS)
         renamed = [f"sum({name})" for name in SUM_COLUMNS]
-        rows: List[Row] = []
+        # Streamed into the sink batch by batch: the driver never holds all rows.
         for batch in summed.iter_batches(batch_format="pyarrow", batch_size=None):
-            columns = [batch.column(name).to_pylist() for name in GROUP_KEYS + renamed]
-            rows.extend(zip(*columns))
-        return rows
+            sink.add(zip(*(batch.column(name).to_pylist() for name in GROUP_KEYS + renamed)))
     finally:
-        context.enable_progress_bars, context.shuffle_strategy = saved
+        context.enable_progress_bars = saved
 
 
 def run_ray(
@@ -377,10 +387,9 @@ def run_ray(
     files = input_files(path)
     names = file_names(path, files)
     shards = plan_shards(files, lines_per_shard)
-    aggregate = Aggregate()
-    report = RecordReport(skip_invalid=skip_invalid)
-    done_rows: List[Row] = []
+    sink = RowSink(skip_invalid)
     parts_dir: Optional[str] = None
+    remaining = shards
     if checkpoint is not None:
         parts_dir = str(checkpoint.directory)
         if not checkpoint.resumed:
@@ -393,33 +402,29 @@ def run_ray(
         for shard in shards:
             part = checkpoint.directory / f"shard-{shard.index:06d}.parquet"
             if part.exists():
-                done_rows.extend(_table_rows(pq.read_table(part)))
+                sink.add(_table_rows(pq.read_table(part)))
                 done.add(shard.index)
         remaining = [shard for shard in shards if shard.index not in done]
-    else:
-        remaining = shards
-    resumed = sum(int(row[5]) for row in done_rows if row[0] == "report" and row[1] == "read")
+    resumed = sink.report.read
     started = _init_ray(address, workers)
     try:
         began = time.perf_counter()
-        rows: List[Row] = list(done_rows)
         if remaining:
-            rows.extend(
-                _run_shards(
-                    remaining,
-                    model,
-                    options,
-                    fields,
-                    names,
-                    skip_invalid,
-                    workers,
-                    num_gpus,
-                    batch_size,
-                    parts_dir,
-                    progress,
-                )
+            _run_shards(
+                remaining,
+                model,
+                options,
+                fields,
+                names,
+                skip_invalid,
+                workers,
+                num_gpus,
+                batch_size,
+                parts_dir,
+                progress,
+                sink,
             )
-        split_rows(rows, aggregate, report)
+        aggregate, report = sink.finish()
         return RunResult(aggregate, report, resumed, time.perf_counter() - began)
     finally:
         if started and shutdown:
