@@ -32,9 +32,9 @@ def RecurrentEncoder(
     """
     from thinc.api import PyTorchWrapper_v3
 
-    from .recurrent_torch import PackedRNN
+    from .textcat_torch import MaskedRNN
 
-    module = PackedRNN(nI, hidden_width, depth, cell, bidirectional, dropout)
+    module = MaskedRNN(nI, hidden_width, depth, cell, bidirectional, dropout)
     wrapped = PyTorchWrapper_v3(
         module,
         convert_inputs=_convert_inputs,
