@@ -66,7 +66,7 @@ def file_fingerprint(files: Iterable[Path]) -> List[List[Any]]:
 def write_rows(path: Union[str, Path], rows: List[Row]) -> None:
     """Write rows as one msgpack file, atomically."""
     with atomic_open(path, "wb") as f:
-        f.write(srsly.msgpack_dumps([list(row) for row in rows]))
+        f.write(srsly.msgpack_dumps(rows))  # tuples pack as arrays
 
 
 def read_rows(path: Union[str, Path]) -> List[Row]:
