@@ -51,7 +51,6 @@ def child(kind: str, model: str, corpus: str, extra: Dict[str, Any]) -> Dict[str
     from spacy_bilstm.network.sources import JsonlSource
 
     options = ExtractOptions()
-    n = int(extra.get("limit", 0))
     if kind in ("bare", "local", "pair"):
         nlp = load_pipeline(model, need_sentences=True)
     if kind == "pair":

@@ -50,6 +50,7 @@ DEFAULT_LINES_PER_SHARD = 2000
 DEFAULT_WORKERS = 2
 GROUP_KEYS = ["kind", "a", "b", "c", "d"]
 SUM_COLUMNS = ["count", "stance", "stance_n"]
+ROWS_PER_BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -340,8 +341,8 @@ def _run_shards(
         )
         summed = dataset.groupby(GROUP_KEYS, num_partitions=workers).sum(SUM_COLUMNS)
         renamed = [f"sum({name})" for name in SUM_COLUMNS]
-        # Streamed into the sink batch by batch: the driver never holds all rows.
-        for batch in summed.iter_batches(batch_format="pyarrow", batch_size=None):
+        # Streamed into the sink in batches: the driver never holds all rows.
+        for batch in summed.iter_batches(batch_format="pyarrow", batch_size=ROWS_PER_BATCH):
             sink.add(zip(*(batch.column(name).to_pylist() for name in GROUP_KEYS + renamed)))
     finally:
         context.enable_progress_bars = saved
