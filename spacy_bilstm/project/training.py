@@ -1,7 +1,7 @@
 """The training logger the project workflow uses: spaCy's console logger
 plus a JSONL log for the report, on a fixed number of torch threads.
 
-    python -m spacy train configs/bilstm_ner.cfg --code spacy_bilstm/project/training.py \\
+    python -m spacy train configs/bilstm_ner.cfg --code scripts/training_logger.py \\
         --training.logger.@loggers spacy_bilstm.TrainingLogger.v1 \\
         --training.logger.output_file training/ner/log.jsonl --training.logger.torch_threads 1
 
