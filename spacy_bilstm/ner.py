@@ -21,7 +21,7 @@ from .extensions import ENT_CONFIDENCES, confidence_key, install_extensions
 from .layers.crf import crf_decode, crf_loss, crf_marginals, crf_transition_scores
 from .oom import predict_splitting_on_oom
 from .spans import scored_spans, span_log_prob
-from .tags import split_tag, tag_ids_from_strings, tag_names, tags_to_spans
+from .tags import gold_tag_ids, same_tokens, split_tag, tag_ids_from_strings, tag_names, tags_to_spans
 
 DEFAULT_NER_MODEL = """
 [model]
@@ -343,13 +343,18 @@ class BiLSTMEntityRecognizer(TrainablePipe):
         """
         examples = list(examples)
         validate_examples(examples, "BiLSTMEntityRecognizer.get_loss")
+        label_ids = {self.vocab.strings.add(label): i for i, label in enumerate(self.labels)}
         gold = []
         for example in examples:
-            tags = example.get_aligned_ner()
             try:
-                gold.append(numpy.asarray(tag_ids_from_strings(tags, self.labels), dtype="int64"))
+                if same_tokens(example):
+                    gold.append(gold_tag_ids(example.reference, label_ids))
+                else:
+                    tags = example.get_aligned_ner()
+                    gold.append(numpy.asarray(tag_ids_from_strings(tags, self.labels), dtype="int64"))
             except KeyError as err:
-                label = split_tag(err.args[0])[1]
+                label = err.args[0]
+                label = self.vocab.strings[label] if isinstance(label, int) else split_tag(label)[1]
                 raise ValueError(
                     f"'{self.name}' got the entity label {label!r} in training "
                     f"data, but its labels are {list(self.labels)}. Re-initialize "

@@ -4,9 +4,12 @@ Tag 0 is always "O"; each label X adds "B-X", "I-X", "L-X" and "U-X" in that
 order, so tag ids follow from the sorted label list and need no separate
 serialization.
 """
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
+from spacy.attrs import ENT_IOB, ENT_TYPE, IS_SPACE, ORTH
+from spacy.tokens import Doc
+from spacy.training import Example
 
 PREFIXES = ("B", "I", "L", "U")
 OUT = "O"
@@ -108,3 +111,45 @@ def tag_ids_from_strings(
     """
     index = {name: i for i, name in enumerate(tag_names(labels))}
     return [-1 if tag is None or tag == "-" else index[tag] for tag in tags]
+
+
+# spaCy's ENT_IOB codes.
+_MISSING, _INSIDE, _OUTSIDE, _BEGIN = 0, 1, 2, 3
+
+
+def same_tokens(example: Example) -> bool:
+    """Whether the predicted and reference docs have identical tokens, so the
+    gold tags can be read off the reference without alignment."""
+    x, y = example.predicted, example.reference
+    return len(x) == len(y) and bool(numpy.array_equal(x.to_array(ORTH), y.to_array(ORTH)))
+
+
+def gold_tag_ids(doc: Doc, label_ids: Dict[int, int]) -> numpy.ndarray:
+    """BILUO tag ids of a reference doc's entities; -1 where unannotated.
+
+    The vectorised equivalent of `Example.get_aligned_ner` for identically
+    tokenized docs (the common case), which walks the tokens in Python.
+    Whitespace tokens without annotation count as "O", as there.
+
+    doc (Doc): The reference doc.
+    label_ids (Dict[int, int]): Label hash -> label index.
+    RETURNS (numpy.ndarray): One tag id per token.
+    RAISES (KeyError): With the label hash, for a label not in `label_ids`.
+    """
+    n = len(doc)
+    if not doc.has_annotation("ENT_IOB"):
+        return numpy.full((n,), -1, dtype="int64")
+    arr = doc.to_array([ENT_IOB, ENT_TYPE, IS_SPACE]).astype("uint64")
+    iob, types, is_space = arr[:, 0].astype("int64"), arr[:, 1], arr[:, 2].astype(bool)
+    tags = numpy.full((n,), -1, dtype="int64")
+    tags[iob == _OUTSIDE] = 0
+    tags[(iob == _MISSING) & is_space] = 0
+    in_entity = (iob == _BEGIN) | (iob == _INSIDE)
+    if in_entity.any():
+        next_iob = numpy.append(iob[1:], _OUTSIDE)
+        ends = next_iob != _INSIDE
+        begins = iob == _BEGIN
+        offsets = numpy.where(begins & ends, 3, numpy.where(begins, 0, numpy.where(ends, 2, 1)))
+        for i in numpy.flatnonzero(in_entity).tolist():
+            tags[i] = 1 + 4 * label_ids[int(types[i])] + int(offsets[i])
+    return tags

@@ -300,3 +300,17 @@ def test_same_seed_same_weights_different_seed_different_weights():
     first = weights(1)
     assert weights(1) == first
     assert weights(2) != first
+
+
+def test_fast_gold_tags_equal_spacys_alignment():
+    from spacy_bilstm.tags import gold_tag_ids, tag_ids_from_strings
+
+    nlp = spacy.blank("en")
+    labels = ["LOC", "MISC", "ORG", "PER"]
+    label_ids = {nlp.vocab.strings.add(label): i for i, label in enumerate(labels)}
+    examples = make_examples(nlp)
+    partial = Doc(nlp.vocab, words=["Mr", "Hollis", "\n", "spoke", "in", "Leeds"], ents=["O", "B-PER", "", "", "O", "B-LOC"])
+    examples.append(Example(Doc(nlp.vocab, words=[t.text for t in partial], spaces=[bool(t.whitespace_) for t in partial]), partial))
+    for example in examples:
+        expected = tag_ids_from_strings(example.get_aligned_ner(), labels)
+        assert gold_tag_ids(example.reference, label_ids).tolist() == expected

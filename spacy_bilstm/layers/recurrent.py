@@ -32,9 +32,9 @@ def RecurrentEncoder(
     """
     from thinc.api import PyTorchWrapper_v3
 
-    from .textcat_torch import MaskedRNN
+    from .recurrent_torch import BucketedRNN
 
-    module = MaskedRNN(nI, hidden_width, depth, cell, bidirectional, dropout)
+    module = BucketedRNN(nI, hidden_width, depth, cell, bidirectional, dropout)
     wrapped = PyTorchWrapper_v3(
         module,
         convert_inputs=_convert_inputs,
