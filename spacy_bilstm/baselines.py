@@ -50,6 +50,76 @@ class BaselineResult:
     params: Dict[str, Any] = field(default_factory=dict)
 
 
+# --- documents -------------------------------------------------------------------
+
+
+@dataclass
+class TextData:
+    """The fields of labelled Docs that the baselines read, in Doc order.
+
+    texts (List[str]): Doc texts.
+    labels (List[str]): Gold labels (the highest-scoring cat; ties to the
+        label that sorts first).
+    targets (List[Optional[str]]): ``doc._.stance_target``.
+    parties (List[Optional[str]]): ``doc._.meta["party"]`` where present.
+    """
+
+    texts: List[str]
+    labels: List[str]
+    targets: List[Optional[str]]
+    parties: List[Optional[str]]
+
+
+def gold_label(doc) -> str:
+    """The gold label of a single-label Doc (its highest cat).
+
+    doc (Doc): A Doc from a `corpora.textcat_sources` reader.
+    RETURNS (str): The label.
+    """
+    if not doc.cats:
+        raise ValueError("the Doc has no cats")
+    return max(sorted(doc.cats), key=lambda label: doc.cats[label])
+
+
+def text_data(docs: Sequence[Any]) -> TextData:
+    """Texts, labels, targets and parties of Docs, for the baselines.
+
+    docs (Sequence[Doc]): Labelled Docs, e.g. one part of `corpora.split_docs`.
+    RETURNS (TextData): Their fields, in order.
+    """
+    return TextData(
+        [doc.text for doc in docs],
+        [gold_label(doc) for doc in docs],
+        [doc._.stance_target for doc in docs],
+        [(doc._.meta or {}).get("party") for doc in docs],
+    )
+
+
+def relabel_by_meta(docs: Sequence[Any], key: str, labels: Optional[Sequence[str]] = None) -> Tuple[List[Any], int]:
+    """Copies of Docs whose cats are ``doc._.meta[key]`` (e.g. the party).
+
+    Docs without a non-empty value are left out and counted, so a caller can
+    report read = used + skipped. Targets and meta are kept on the copies.
+
+    docs (Sequence[Doc]): Labelled Docs.
+    key (str): The meta field that becomes the label.
+    labels (Optional[Sequence[str]]): The label set; default the sorted values seen.
+    RETURNS (Tuple[List[Doc], int]): The relabelled Docs and the number left out.
+    """
+    values = [str((doc._.meta or {}).get(key) or "") for doc in docs]
+    label_set = sorted(set(v for v in values if v)) if labels is None else list(labels)
+    out = []
+    for doc, value in zip(docs, values):
+        if not value:
+            continue
+        if value not in label_set:
+            raise ValueError(f"{key} {value!r} is not among the labels {label_set}")
+        copy = doc.copy()
+        copy.cats = {label: float(label == value) for label in label_set}
+        out.append(copy)
+    return out, len(docs) - len(out)
+
+
 # --- trivial baselines -----------------------------------------------------------
 
 
