@@ -42,6 +42,7 @@ vectors_width = 64
 use_target = true
 max_tokens = 512
 truncation = "chunk"
+max_target_tokens = 64
 attention_width = 64
 exclusive_classes = true
 
@@ -49,7 +50,7 @@ exclusive_classes = true
 @architectures = "spacy.MultiHashEmbed.v2"
 width = 64
 attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-rows = [5000, 1000, 2500, 2500]
+rows = [20000, 5000, 5000, 2500]
 include_static_vectors = false
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_TEXTCAT_MODEL)["model"]

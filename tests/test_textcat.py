@@ -49,6 +49,7 @@ SMALL_MODEL = {
     "use_target": True,
     "max_tokens": 512,
     "truncation": "chunk",
+    "max_target_tokens": 64,
     "attention_width": 8,
     "exclusive_classes": True,
     "tok2vec": {
@@ -477,3 +478,22 @@ def test_masked_rnn_equals_packed_rnn(cell, bidirectional, depth):
         assert torch.allclose(exact[1], final[1], atol=1e-5)
     else:
         assert torch.allclose(exact, final, atol=1e-5)
+
+
+def test_long_targets_are_cut_to_their_head():
+    fix_random_seed(0)
+    nlp = spacy.blank("en")
+    textcat = nlp.add_pipe("lstm_textcat", config={"model": _model(max_target_tokens=4)})
+    examples = _examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    long_target = examples + [Example.from_dict(
+        _docs_with_targets(nlp, [("Vote yes", " ".join(["motion"] * 500))])[0],
+        {"cats": {"support": 1.0, "oppose": 0.0}},
+    )]
+    nlp.update(long_target, sgd=optimizer)
+    same_head = _docs_with_targets(
+        nlp, [("Vote yes", "a b c d e f g"), ("Vote yes", "a b c d x y z"), ("Vote yes", "z b c d e f g")]
+    )
+    scores = textcat.predict(same_head)
+    assert numpy.abs(scores[0] - scores[1]).max() < 1e-6
+    assert numpy.abs(scores[0] - scores[2]).max() > 1e-6

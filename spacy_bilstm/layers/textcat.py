@@ -58,11 +58,14 @@ def RecurrentDocEncoder(
     attention_width: int = 64,
     max_tokens: int = 512,
     truncation: str = "chunk",
+    max_target_tokens: int = 64,
 ) -> Model[EncoderInT, Floats2d]:
-    """Pool each document's token vectors into one vector with a packed RNN.
+    """Pool each document's token vectors into one vector with a recurrent
+    encoder that never reads padding.
 
     See `RecurrentDocEncoder` in `textcat_torch` for the model and
-    `segment_spans` for `max_tokens` and `truncation`.
+    `segment_spans` for `max_tokens` and `truncation`. Targets longer than
+    `max_target_tokens` are cut to their head (0: no limit).
 
     RETURNS (Model[EncoderInT, Floats2d]): (n_docs, nO) pooled vectors.
     """
@@ -86,7 +89,12 @@ def RecurrentDocEncoder(
         _encoder_forward,
         layers=[wrapped],
         dims={"nI": nI, "nO": module.n_out},
-        attrs={"max_tokens": max_tokens, "truncation": truncation, "pooling": pooling},
+        attrs={
+            "max_tokens": max_tokens,
+            "truncation": truncation,
+            "max_target_tokens": max_target_tokens,
+            "pooling": pooling,
+        },
     )
 
 
@@ -110,9 +118,20 @@ def _encoder_forward(
         )
 
     if not segments:
-        # torch cannot pack a batch without tokens: every doc pools to zeros.
+        # An RNN cannot run on a batch without tokens: every doc pools to zeros.
         return model.ops.alloc2f(len(X), model.get_dim("nO")), lambda dY: zero_grads()
-    return model.layers[0]((X, targets, doc_target, segments), is_train)
+    max_target = model.attrs["max_target_tokens"]
+    kept = [t[:max_target] if max_target > 0 else t for t in targets]
+    Y, backprop_wrapped = model.layers[0]((X, kept, doc_target, segments), is_train)
+
+    def backprop(dY: Floats2d) -> EncoderInT:
+        dX, d_kept, _ = backprop_wrapped(dY)
+        d_targets = [model.ops.alloc2f(*t.shape) for t in targets]
+        for d_target, d in zip(d_targets, d_kept):
+            d_target[: d.shape[0]] += d
+        return dX, d_targets, doc_target
+
+    return Y, backprop
 
 
 def _convert_inputs(model: Model, inputs: Any, is_train: bool) -> Tuple[ArgsKwargs, Callable]:

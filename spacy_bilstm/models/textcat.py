@@ -67,6 +67,7 @@ def build_lstm_textcat(
     use_target: bool = False,
     max_tokens: int = 512,
     truncation: str = "chunk",
+    max_target_tokens: int = 64,
     attention_width: int = 64,
     exclusive_classes: bool = True,
     nO: Optional[int] = None,
@@ -98,6 +99,8 @@ def build_lstm_textcat(
     max_tokens (int): The longest sequence the RNN reads at once (0: no limit).
     truncation (str): For longer docs: "head", "head_tail" or "chunk" (see
         `spacy_bilstm.layers.textcat.segment_spans`).
+    max_target_tokens (int): Targets longer than this are cut to their head
+        (0: no limit); HanDeSeT motions run to 1,279 tokens.
     attention_width (int): Hidden width of the attention scorer.
     exclusive_classes (bool): Softmax over classes; False for multi-label
         (a sigmoid per label).
@@ -124,6 +127,7 @@ def build_lstm_textcat(
         attention_width=attention_width,
         max_tokens=max_tokens,
         truncation=truncation,
+        max_target_tokens=max_target_tokens,
     )
     output_layer = Linear(nO=nO, nI=encoder.get_dim("nO"))
     model = Model(
