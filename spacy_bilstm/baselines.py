@@ -222,8 +222,9 @@ def tfidf_logreg(
     def fit(C: float):
         if len(set(train_labels)) < 2:
             return _Constant(train_labels[0])
-        # liblinear is deterministic and fast on sparse, high-dimensional data.
-        model = LogisticRegression(C=C, solver="liblinear", max_iter=1000)
+        # lbfgs fits a multinomial model (liblinear would not take 3+ classes)
+        # and is deterministic.
+        model = LogisticRegression(C=C, solver="lbfgs", max_iter=2000)
         return model.fit(X_train, list(train_labels))
 
     return _tune(fit, X_dev, dev_labels, X_test, Cs, score)

@@ -2,7 +2,6 @@
 and that the baselines see the same documents as `lstm_textcat`."""
 import json
 import random
-from pathlib import Path
 
 import pytest
 import spacy
@@ -114,6 +113,10 @@ def test_tfidf_logreg_separates_words():
     result = tfidf_logreg(texts, labels, ["nice good", "terrible"], ["pos", "neg"], test_texts=["great", "awful"])
     assert result.dev_pred == ["pos", "neg"] and result.test_pred == ["pos", "neg"]
     assert set(result.params["dev_scores"]) == {0.01, 0.1, 1.0, 10.0, 100.0}
+    texts3 = texts + ["maybe perhaps", "perhaps unsure", "unsure maybe so"]
+    labels3 = labels + ["none"] * 3
+    result = tfidf_logreg(texts3, labels3, ["good", "awful", "perhaps"], ["pos", "neg", "none"], Cs=(10.0,))
+    assert result.dev_pred == ["pos", "neg", "none"]
 
 
 def test_majority_and_party_baselines():
