@@ -266,3 +266,28 @@ def test_convote_tsv_from_archive_reads_back(tmp_path, monkeypatch, capsys):
     bad = run_main(monkeypatch, capsys, "convote-tsv", tmp_path / "absent.tar.gz", tmp_path / "x.tsv")
     assert bad.returncode == 2
     assert bad.stderr.strip() == f"error: {tmp_path}/absent.tar.gz: ConVote archive not found"
+
+
+def test_training_logger_replaces_a_stale_log_and_sets_threads(tmp_path):
+    import torch
+
+    from spacy_bilstm.project.training import training_logger
+
+    path = tmp_path / "training" / "log.jsonl"
+    path.parent.mkdir()
+    path.write_text('{"stale": true}\n')
+    torch.set_num_threads(2)
+    try:
+        setup = training_logger(output_file=path, progress_bar=False, torch_threads=1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(1)
+    stdout = io.StringIO()
+    log_step, finalize = setup(spacy.blank("en"), stdout=stdout, stderr=io.StringIO())
+    log_step({"epoch": 0, "step": 0, "losses": {}, "other_scores": {}, "score": 0.25})
+    log_step(None)
+    log_step({"epoch": 1, "step": 10, "losses": {}, "other_scores": {}, "score": 0.5})
+    finalize()
+    entries = list(read_training_log(path))
+    assert [(e.step, e.score) for e in entries] == [(0, 0.25), (10, 0.5)]
+    assert "0.50" in stdout.getvalue()

@@ -1,5 +1,7 @@
 """The training logger the project workflow uses: spaCy's console logger
 plus a JSONL log for the report, on a fixed number of torch threads.
+`spacy train` finds it when this module is imported, e.g. with
+``--code scripts/training_logger.py`` (which imports it):
 
     python -m spacy train configs/bilstm_ner.cfg --code scripts/training_logger.py \\
         --training.logger.@loggers spacy_bilstm.TrainingLogger.v1 \\
