@@ -1,0 +1,545 @@
+"""Issue 8: linear baselines, seeds and intervals, party classification, ablations.
+
+One run writes `benchmarks/COMPARISON.md` and two plots
+(`comparison_systems.png`, `comparison_ablations.png`):
+
+    python benchmarks/compare.py                      # (spacy project run compare)
+    python benchmarks/compare.py --seeds 3 --budget 60
+    python benchmarks/compare.py --quick              # smoke test, tiny data, own output folder
+
+Tasks: stance on HanDeSeT, ConVote and SemEval-2016, and the speaker's party
+from the speech text on HanDeSeT and ConVote. Systems: majority class,
+party only (stance), TF-IDF word 1-2-gram logistic regression, linear SVM on
+word 1-3-grams plus character 2-5-grams (one per target where the data has
+targets, as in SemEval's baseline), and the `lstm_textcat` variants, each
+neural one trained with `--seeds` seeds. A compact ablation of the BiLSTM
+(embeddings, cell, direction, width, dropout) runs on one corpus.
+
+Protocol. Corpora, splits, configs and GloVe come from `bench_textcat.py`
+(imported, not copied): `split_docs(docs, 0.2, seed=0)` gives train and
+test -- grouped by debate for HanDeSeT and ConVote (debates stay whole), by
+target and label for SemEval -- and 15% of train, split the same way, is
+the dev split. Linear baselines tune C on dev; neural systems keep their
+best epoch on dev. Test is used only for the reported numbers. The party
+task relabels the very same split documents with `meta["party"]`.
+
+Per system: mean +- std of the per-seed test scores, a bootstrap 95%
+interval (documents resampled 1000 times with seed 0, the seeds' scores
+averaged per resample), and a paired bootstrap interval of the difference
+to the best system on the same task; a difference whose interval contains 0
+is within the noise of the test set.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_textcat as bench  # noqa: E402
+from common import ROOT, WORK, command_line, machine_description, today  # noqa: E402
+
+OUT_DIR = WORK / "compare"
+REPORT = ROOT / "benchmarks" / "COMPARISON.md"
+TASKS: List[Tuple[str, str]] = [
+    ("handeset", "stance"),
+    ("convote", "stance"),
+    ("semeval", "stance"),
+    ("handeset", "party"),
+    ("convote", "party"),
+]
+LINEAR = ["majority", "party", "tfidf_logreg", "ngram_svm"]
+NEURAL = ["mean_embed", "lstm", "bilstm", "bilstm_target"]
+DEFAULT_NEURAL = ["lstm", "bilstm", "bilstm_target"]
+LABELS = {
+    **bench.LABELS,
+    "tfidf_logreg": "TF-IDF word 1-2-gram logistic regression",
+    "ngram_svm": "linear SVM, word 1-3 + char 2-5-grams",
+}
+MODEL = "components.lstm_textcat.model."
+# Each ablation changes one setting of the BiLSTM (GloVe frozen, LSTM cell,
+# bidirectional, width 64, dropout 0.3), which is the reference row.
+ABLATIONS: Dict[str, Tuple[str, Dict[str, Any]]] = {
+    "reference": ("GloVe frozen, LSTM, bidirectional, width 64, dropout 0.3", {}),
+    "emb_random": ("embeddings: random (no GloVe)", {"include_static_vectors": False, "finetune_vectors": False}),
+    "emb_glove_init": ("embeddings: GloVe-initialised, fine-tuned", {"finetune_vectors": True}),
+    "cell_gru": ("cell: GRU", {"cell": "gru"}),
+    "cell_rnn": ("cell: Elman RNN", {"cell": "rnn"}),
+    "unidirectional": ("unidirectional", {"bidirectional": False}),
+    "width_32": ("width 32", {"hidden_width": 32}),
+    "width_128": ("width 128", {"hidden_width": 128}),
+    "dropout_0": ("dropout 0.0", {"dropout": 0.0}),
+    "dropout_0.5": ("dropout 0.5", {"dropout": 0.5}),
+}
+QUICK_SIZES = {"fit": 80, "stop": 40, "dev": 60}
+QUICK_CS = (0.1, 1.0, 10.0)
+N_RESAMPLES = 1000
+
+
+# --- data ---------------------------------------------------------------------
+
+
+def task_paths(corpus: str, task: str, quick: bool) -> Dict[str, Path]:
+    """DocBins of the train ("fit"), dev ("stop") and test ("dev") parts of a
+    task, built from bench_textcat's split (cached)."""
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    from spacy_bilstm.baselines import relabel_by_meta
+    from spacy_bilstm.io import atomic_path
+
+    stance = bench.prepare_data(corpus)
+    if task == "stance" and not quick:
+        return stance
+    out = OUT_DIR / ("data-quick" if quick else "data") / f"{corpus}_{task}"
+    paths = {name: out / f"{name}.spacy" for name in stance}
+    if all(path.exists() for path in paths.values()):
+        return paths
+    vocab = Vocab()
+    parts = {name: bench.load_docs(path, vocab) for name, path in stance.items()}
+    if quick:
+        # The first documents of each part: still whole debates' worth of
+        # the same split, just fewer.
+        parts = {name: docs[: QUICK_SIZES[name]] for name, docs in parts.items()}
+    if task == "party":
+        parties = sorted({(d._.meta or {}).get("party") or "" for docs in parts.values() for d in docs} - {""})
+        relabelled = {}
+        for name, docs in parts.items():
+            relabelled[name], missing = relabel_by_meta(docs, "party", labels=parties)
+            if missing:
+                print(f"[{corpus}/party] {name}: {missing} of {len(docs)} documents have no party, left out")
+        parts = relabelled
+    for name, docs in parts.items():
+        with atomic_path(paths[name]) as tmp:
+            DocBin(docs=docs, store_user_data=True).to_disk(tmp)
+    return paths
+
+
+def primary_metric(corpus: str, task: str) -> str:
+    return "semeval_f" if (corpus, task) == ("semeval", "stance") else "macro_f"
+
+
+# --- linear baselines -----------------------------------------------------------------
+
+
+def run_linear(corpus: str, task: str, quick: bool) -> List[Dict]:
+    """All linear and trivial baselines of one task, with test predictions."""
+    from spacy.vocab import Vocab
+
+    from spacy_bilstm.baselines import (
+        DEFAULT_CS,
+        classification_scores,
+        majority_baseline,
+        ngram_svm,
+        party_baseline,
+        text_data,
+        tfidf_logreg,
+    )
+
+    paths = task_paths(corpus, task, quick)
+    vocab = Vocab()
+    docs = {name: bench.load_docs(path, vocab) for name, path in paths.items()}
+    train, dev, test = (text_data(docs[name]) for name in ("fit", "stop", "dev"))
+    labels = sorted(docs["fit"][0].cats)
+    metric = primary_metric(corpus, task)
+
+    def score(gold, pred):
+        return classification_scores(gold, pred, labels)[metric]
+
+    Cs = QUICK_CS if quick else DEFAULT_CS
+    has_targets = any(t is not None for t in train.targets)
+    results = []
+    for system in LINEAR:
+        start = time.perf_counter()
+        if system == "majority":
+            result = majority_baseline(train.labels, len(dev.texts), len(test.texts))
+        elif system == "party":
+            if task != "stance" or any(p is None for p in train.parties + dev.parties + test.parties):
+                continue
+            result = party_baseline(train.parties, train.labels, dev.parties, test.parties)
+        elif system == "tfidf_logreg":
+            result = tfidf_logreg(train.texts, train.labels, dev.texts, dev.labels, test.texts, Cs=Cs, score=score)
+        else:
+            result = ngram_svm(
+                train.texts, train.labels, dev.texts, dev.labels, test.texts,
+                train_targets=train.targets, dev_targets=dev.targets, test_targets=test.targets,
+                per_target=has_targets, Cs=Cs, score=score,
+            )
+        params = {k: v for k, v in result.params.items() if k not in ("rule", "targets")}
+        results.append(
+            {
+                "corpus": corpus, "task": task, "system": system, "variant": "",
+                "labels": labels, "gold": test.labels, "seeds": [None], "preds": [result.test_pred],
+                "train_s": [round(time.perf_counter() - start, 1)], "params": params,
+            }
+        )
+        print(f"[{corpus}/{task}] {system}: {json.dumps(params)}", flush=True)
+    return results
+
+
+# --- neural systems ----------------------------------------------------------------------
+
+
+def train_seeded(spec: Dict) -> Dict:
+    """Child process: train one neural system with one seed (bench_textcat's
+    config and loop, with the seed in the init, dropout and shuffle order),
+    keep its best epoch on dev, predict test."""
+    import random
+
+    import torch
+    from spacy.training import Example
+    from spacy.training.initialize import init_nlp
+    from spacy.util import fix_random_seed, registry
+
+    from spacy_bilstm.baselines import classification_scores
+
+    torch.set_num_threads(1)
+    corpus, task, system, seed = spec["corpus"], spec["task"], spec["system"], spec["seed"]
+    paths = task_paths(corpus, task, spec["quick"])
+    settings = dict(bench.CORPUS_SETTINGS[corpus])
+    if spec["quick"]:
+        settings.update(max_epochs=1, patience=1)
+    config = bench.system_config(corpus, system, bench.prepare_vectors(), spec["overrides"])
+    config["training"]["seed"] = seed
+    config["paths"]["train"] = str(paths["fit"])
+    config["paths"]["dev"] = str(paths["stop"])
+    if "corpora" in config and "train" in config["corpora"]:
+        config["corpora"]["train"]["path"] = str(paths["fit"])
+        config["corpora"]["dev"]["path"] = str(paths["stop"])
+    fix_random_seed(seed)
+    nlp = init_nlp(config)
+    T = registry.resolve(nlp.config["training"], schema=None)
+    optimizer, batcher, dropout = T["optimizer"], T["batcher"], T["dropout"]
+    fit = [Example(bench._copy_with_user_data(nlp, d), d) for d in bench.load_docs(paths["fit"], nlp.vocab)]
+    stop = bench.load_docs(paths["stop"], nlp.vocab)
+    test = bench.load_docs(paths["dev"], nlp.vocab)
+    labels = sorted(fit[0].reference.cats)
+    metric = primary_metric(corpus, task)
+
+    def predict(docs) -> List[str]:
+        inputs = [bench._copy_with_user_data(nlp, d) for d in docs]
+        return [bench.gold_label(d) for d in nlp.pipe(inputs, batch_size=64)]
+
+    rng = random.Random(seed)
+    start = time.perf_counter()
+    best, best_bytes, best_epoch, curve = -1.0, None, 0, []
+    for epoch in range(1, settings["max_epochs"] + 1):
+        rng.shuffle(fit)
+        for batch in batcher(fit):
+            nlp.update(batch, sgd=optimizer, drop=dropout)
+        value = classification_scores([bench.gold_label(d) for d in stop], predict(stop), labels)[metric]
+        curve.append(round(value, 4))
+        print(f"[{corpus}/{task}/{system}{spec['variant'] and '/' + spec['variant']} seed {seed}] "
+              f"epoch {epoch} {time.perf_counter() - start:5.0f}s dev {metric} {value:.4f}", flush=True)
+        if value > best:
+            best, best_epoch, best_bytes = value, epoch, nlp.to_bytes()
+        elif epoch - best_epoch >= settings["patience"]:
+            break
+    train_s = time.perf_counter() - start
+    nlp.from_bytes(best_bytes)
+    return {
+        "corpus": corpus, "task": task, "system": system, "variant": spec["variant"], "seed": seed,
+        "labels": labels, "gold": [bench.gold_label(d) for d in test], "pred": predict(test),
+        "train_s": round(train_s, 1), "epochs": len(curve), "best_epoch": best_epoch, "dev_curve": curve,
+    }
+
+
+def neural_jobs(args) -> List[Dict]:
+    """The (task, system, variant, seed) runs, main comparison first."""
+    jobs = []
+    for corpus, task in args.tasks:
+        for system in args.systems:
+            if system == "bilstm_target" and (corpus == "convote" or task == "party"):
+                continue  # No target to condition on: it would be the BiLSTM again.
+            for seed in range(args.seeds):
+                jobs.append({"corpus": corpus, "task": task, "system": system, "variant": "", "seed": seed,
+                             "overrides": [], "quick": args.quick})
+    for variant in args.ablations:
+        if variant == "reference":
+            continue  # The main comparison's BiLSTM on that corpus.
+        settings = ABLATIONS[variant][1]
+        overrides = [f"{MODEL}{key}={json.dumps(value)}" for key, value in settings.items()]
+        for seed in range(args.seeds):
+            jobs.append({"corpus": args.ablation_corpus, "task": "stance", "system": "bilstm", "variant": variant,
+                         "seed": seed, "overrides": overrides, "quick": args.quick})
+    return jobs
+
+
+def run_jobs(jobs: List[Dict], n_parallel: int, deadline: float) -> Tuple[List[Dict], List[Dict]]:
+    """Run jobs in child processes (one thread each); jobs not started by the
+    deadline are returned as skipped."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    runs_dir = OUT_DIR / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    pending, running, done, skipped = list(jobs), [], [], []
+    while pending or running:
+        while pending and len(running) < n_parallel:
+            job = pending.pop(0)
+            if time.time() > deadline:
+                skipped.append(job)
+                continue
+            name = "_".join(str(job[k]) for k in ("corpus", "task", "system", "variant", "seed") if job[k] != "")
+            out = runs_dir / f"{name}{'-quick' if job['quick'] else ''}.json"
+            cmd = [sys.executable, __file__, "--child", json.dumps({**job, "out": str(out)})]
+            running.append((subprocess.Popen(cmd, env=env), out, job))
+        time.sleep(1.0)
+        for entry in list(running):
+            proc, out, job = entry
+            if proc.poll() is not None:
+                running.remove(entry)
+                if proc.returncode != 0:
+                    sys.exit(f"training {out.stem} failed with exit code {proc.returncode}")
+                done.append(json.loads(out.read_text()))
+    return done, skipped
+
+
+def group_runs(runs: List[Dict]) -> List[Dict]:
+    """One entry per (task, system, variant) with the predictions of every seed."""
+    groups: Dict[Tuple, Dict] = {}
+    for run in sorted(runs, key=lambda r: r["seed"]):
+        key = (run["corpus"], run["task"], run["system"], run["variant"])
+        entry = groups.setdefault(key, {
+            "corpus": run["corpus"], "task": run["task"], "system": run["system"], "variant": run["variant"],
+            "labels": run["labels"], "gold": run["gold"], "seeds": [], "preds": [], "train_s": [],
+            "params": {"epochs (best)": []},
+        })
+        if run["gold"] != entry["gold"]:
+            raise ValueError(f"seeds of {key} were scored on different test documents")
+        entry["seeds"].append(run["seed"])
+        entry["preds"].append(run["pred"])
+        entry["train_s"].append(run["train_s"])
+        entry["params"]["epochs (best)"].append(f"{run['epochs']} ({run['best_epoch']})")
+    return list(groups.values())
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def summarise(entries: List[Dict], metric_of, seed: int = 0) -> None:
+    """Add scores, intervals and the paired difference to the best entry of
+    each task (in place)."""
+    from spacy_bilstm.baselines import bootstrap_ci, classification_scores, mean_std, paired_bootstrap
+
+    for entry in entries:
+        metric = metric_of(entry)
+        per_seed = [classification_scores(entry["gold"], p, entry["labels"]) for p in entry["preds"]]
+        entry["metric"] = metric
+        entry["mean"], entry["std"] = mean_std([s[metric] for s in per_seed])
+        entry["accuracy"] = mean_std([s["accuracy"] for s in per_seed])[0]
+        _, entry["low"], entry["high"] = bootstrap_ci(
+            entry["gold"], entry["preds"], entry["labels"], metric=metric, n_resamples=N_RESAMPLES, seed=seed
+        )
+    by_task: Dict[Tuple[str, str], List[Dict]] = {}
+    for entry in entries:
+        by_task.setdefault((entry["corpus"], entry["task"]), []).append(entry)
+    for group in by_task.values():
+        best = max(group, key=lambda e: e["mean"])
+        for entry in group:
+            entry["best"] = entry is best
+            if entry is not best:
+                entry["diff"] = paired_bootstrap(
+                    entry["gold"], entry["preds"], best["preds"], entry["labels"],
+                    metric=entry["metric"], n_resamples=N_RESAMPLES, seed=seed,
+                )
+
+
+def _fmt_params(params: Dict) -> str:
+    shown = []
+    for key, value in params.items():
+        if key == "dev_scores":
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        shown.append(f"{key}={value}")
+    return "; ".join(shown)
+
+
+def _row(entry: Dict, name: str) -> str:
+    n = len(entry["seeds"])
+    score = f"{entry['mean']:.3f} ± {entry['std']:.3f}" if n > 1 else f"{entry['mean']:.3f}"
+    if entry["best"]:
+        diff, noise = "best", ""
+    else:
+        d, low, high = entry["diff"]
+        diff = f"{d:+.3f} [{low:+.3f}, {high:+.3f}]"
+        noise = "yes" if low <= 0 <= high else "no"
+    return (f"| {name} | {n} | {score} | [{entry['low']:.3f}, {entry['high']:.3f}] | {entry['accuracy']:.3f} | "
+            f"{diff} | {noise} | {sum(entry['train_s']) / n:.0f} | {_fmt_params(entry['params'])} |")
+
+
+def render(main: List[Dict], ablations: List[Dict], skipped: List[Dict], args, total_s: float) -> str:
+    import numpy
+    import sklearn
+    import thinc
+
+    lines = [
+        "# Comparison: linear baselines, seeds, party classification, ablations (issue 8)",
+        "",
+        f"Command: `{command_line()}` (the `compare` workflow of project.yml runs it)  ",
+        f"Machine: {machine_description()}, thinc {thinc.__version__}, scikit-learn {sklearn.__version__}, "
+        f"numpy {numpy.__version__}  ",
+        f"Date: {today()}; total wall time {total_s / 60:.1f} min; seeds per neural system: {args.seeds}; "
+        f"budget {args.budget} min; {args.jobs} training processes at once, one thread each."
+        + (" **QUICK SMOKE RUN: tiny data, one epoch — these numbers mean nothing.**" if args.quick else ""),
+        "",
+        (__doc__ or "").split("Protocol. ", 1)[1].strip(),
+        "",
+        "Columns: score = the task's measure on test (SemEval: mean F1 of FAVOR and AGAINST over all targets; "
+        "otherwise macro F1), mean ± std over seeds; 95% CI = bootstrap interval on test; Δ to best = paired "
+        "bootstrap difference to the best system of the task with its 95% interval; noise = whether that "
+        "interval contains 0; train s = mean wall seconds per seed.",
+        "",
+    ]
+    for corpus, task in TASKS:
+        group = [e for e in main if (e["corpus"], e["task"]) == (corpus, task)]
+        if not group:
+            continue
+        lines += [
+            f"## {corpus}, {task} ({'mean F1 FAVOR/AGAINST' if group[0]['metric'] == 'semeval_f' else 'macro F1'}; "
+            f"{len(group[0]['gold'])} test documents, labels {', '.join(group[0]['labels'])})",
+            "",
+            "| system | seeds | score | 95% CI | accuracy | Δ to best [95% CI] | within noise | train s | settings |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [_row(e, LABELS[e["system"]]) for e in group]
+        lines.append("")
+    if ablations:
+        lines += [
+            f"## Ablations of the BiLSTM on {args.ablation_corpus} (stance)",
+            "",
+            "Δ is to the best variant; the reference is the main comparison's BiLSTM.",
+            "",
+            "| variant | seeds | score | 95% CI | accuracy | Δ to best [95% CI] | within noise | train s | settings |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [_row(e, ABLATIONS[e["variant"] or "reference"][0]) for e in ablations]
+        lines += ["", "![ablations](comparison_ablations.png)", ""]
+    lines += ["![systems](comparison_systems.png)", ""]
+    if skipped:
+        lines += ["## Not run: over the time budget", ""]
+        lines += [f"- {j['corpus']}/{j['task']}/{j['system']}{'/' + j['variant'] if j['variant'] else ''} seed {j['seed']}"
+                  for j in skipped]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(main: List[Dict], ablations: List[Dict], out_dir: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from spacy_bilstm.io import atomic_path
+
+    tasks = [t for t in TASKS if any((e["corpus"], e["task"]) == t for e in main)]
+    systems = [s for s in LINEAR + NEURAL if any(e["system"] == s for e in main)]
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    width = 0.8 / max(len(systems), 1)
+    for k, system in enumerate(systems):
+        xs, ys, errs = [], [], [[], []]
+        for i, task in enumerate(tasks):
+            for e in main:
+                if (e["corpus"], e["task"]) == task and e["system"] == system:
+                    xs.append(i + (k - (len(systems) - 1) / 2) * width)
+                    ys.append(e["mean"])
+                    errs[0].append(e["mean"] - e["low"])
+                    errs[1].append(e["high"] - e["mean"])
+        ax.bar(xs, ys, width, yerr=errs, capsize=2, label=LABELS[system])
+    ax.set_xticks(range(len(tasks)))
+    ax.set_xticklabels([f"{c} {t}" for c, t in tasks])
+    ax.set_ylabel("test score")
+    ax.set_title("Bars: mean over seeds; whiskers: bootstrap 95% interval on test", fontsize=9)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7, ncol=2, loc="upper right")
+    fig.tight_layout()
+    with atomic_path(out_dir / "comparison_systems.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    if not ablations:
+        return
+    fig, ax = plt.subplots(figsize=(8, 4))
+    names = [ABLATIONS[e["variant"] or "reference"][0] for e in ablations]
+    ax.barh(range(len(ablations)), [e["mean"] for e in ablations],
+            xerr=[e["std"] for e in ablations], capsize=3, color="tab:blue")
+    ax.set_yticks(range(len(ablations)))
+    ax.set_yticklabels(names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("test score, mean ± std over seeds")
+    ax.set_title("BiLSTM ablations")
+    fig.tight_layout()
+    with atomic_path(out_dir / "comparison_ablations.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per neural system (>= 3 for the report)")
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="minutes: no training starts after this; what is left is listed as not run")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: tiny parts, one epoch, 2 seeds, BiLSTM on SemEval, one ablation; "
+                        "writes under benchmarks/work/compare/quick/")
+    parser.add_argument("--jobs", type=int, default=2, help="training processes at once")
+    parser.add_argument("--systems", nargs="*", default=None, choices=NEURAL)
+    parser.add_argument("--ablations", nargs="*", default=None, choices=list(ABLATIONS))
+    parser.add_argument("--ablation-corpus", default="semeval", choices=bench.CORPORA)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        from spacy_bilstm.io import atomic_open
+
+        spec = json.loads(args.child)
+        result = train_seeded(spec)
+        with atomic_open(Path(spec["out"]), "w") as f:
+            json.dump(result, f)
+        return
+    start = time.time()
+    if args.quick:
+        args.seeds = min(args.seeds, 2)
+        args.systems = args.systems if args.systems is not None else ["bilstm"]
+        args.ablations = args.ablations if args.ablations is not None else ["cell_gru"]
+        neural_tasks = [("semeval", "stance")]
+        out_dir = OUT_DIR / "quick"
+    else:
+        args.systems = args.systems if args.systems is not None else DEFAULT_NEURAL
+        args.ablations = args.ablations if args.ablations is not None else list(ABLATIONS)
+        neural_tasks = TASKS
+        out_dir = REPORT.parent
+    bench.prepare_vectors()
+    main_entries: List[Dict] = []
+    for corpus, task in TASKS:
+        main_entries += run_linear(corpus, task, args.quick)
+    args.tasks = neural_tasks
+    runs, skipped = run_jobs(neural_jobs(args), args.jobs, start + args.budget * 60)
+    grouped = group_runs(runs)
+    main_entries += [e for e in grouped if not e["variant"]]
+    ablation_entries = [e for e in grouped if e["variant"]]
+    reference = [e for e in main_entries if (e["corpus"], e["task"], e["system"]) == (args.ablation_corpus, "stance", "bilstm")]
+    if ablation_entries and reference:
+        ablation_entries = [dict(reference[0])] + ablation_entries
+
+    def metric_of(entry: Dict) -> str:
+        return primary_metric(entry["corpus"], entry["task"])
+
+    summarise(main_entries, metric_of)
+    summarise(ablation_entries, metric_of)
+    order = {s: i for i, s in enumerate(LINEAR + NEURAL)}
+    main_entries.sort(key=lambda e: (TASKS.index((e["corpus"], e["task"])), order[e["system"]]))
+    ablation_entries.sort(key=lambda e: list(ABLATIONS).index(e["variant"] or "reference"))
+    from spacy_bilstm.io import atomic_open
+
+    text = render(main_entries, ablation_entries, skipped, args, time.time() - start)
+    with atomic_open(out_dir / "COMPARISON.md", "w") as f:
+        f.write(text)
+    with atomic_open(OUT_DIR / ("results-quick.json" if args.quick else "results.json"), "w") as f:
+        json.dump({"main": main_entries, "ablations": ablation_entries, "skipped": skipped}, f)
+    plot(main_entries, ablation_entries, out_dir)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
