@@ -183,18 +183,68 @@ def run_linear(corpus: str, task: str, quick: bool) -> List[Dict]:
 # --- neural systems ----------------------------------------------------------------------
 
 
-def train_seeded(spec: Dict) -> Dict:
-    """Child process: train one neural system with one seed (bench_textcat's
-    config and loop, with the seed in the init, dropout and shuffle order),
-    keep its best epoch on dev, predict test."""
+def fit_seeded(
+    config, fit_path: Path, stop_path: Path, seed: int, max_epochs: int, patience: int, metric: str, tag: str = ""
+):
+    """Train a pipeline from `config` with one seed: the seed goes into the
+    weight init (`training.seed`), dropout and the shuffle order. Each epoch
+    is scored on the dev DocBin; the best epoch's weights are kept.
+
+    RETURNS (Tuple[Language, Dict]): The pipeline and its training record.
+    """
     import random
 
-    import torch
     from spacy.training import Example
     from spacy.training.initialize import init_nlp
     from spacy.util import fix_random_seed, registry
 
     from spacy_bilstm.baselines import classification_scores
+
+    config["training"]["seed"] = seed
+    config["paths"]["train"] = str(fit_path)
+    config["paths"]["dev"] = str(stop_path)
+    if "corpora" in config and "train" in config["corpora"]:
+        config["corpora"]["train"]["path"] = str(fit_path)
+        config["corpora"]["dev"]["path"] = str(stop_path)
+    fix_random_seed(seed)
+    nlp = init_nlp(config)
+    T = registry.resolve(nlp.config["training"], schema=None)
+    optimizer, batcher, dropout = T["optimizer"], T["batcher"], T["dropout"]
+    fit = [Example(bench._copy_with_user_data(nlp, d), d) for d in bench.load_docs(fit_path, nlp.vocab)]
+    stop = bench.load_docs(stop_path, nlp.vocab)
+    labels = sorted(fit[0].reference.cats)
+    rng = random.Random(seed)
+    start = time.perf_counter()
+    best, best_bytes, best_epoch, curve = -1.0, None, 0, []
+    for epoch in range(1, max_epochs + 1):
+        rng.shuffle(fit)
+        for batch in batcher(fit):
+            nlp.update(batch, sgd=optimizer, drop=dropout)
+        value = classification_scores([bench.gold_label(d) for d in stop], predict(nlp, stop), labels)[metric]
+        curve.append(round(value, 4))
+        print(f"[{tag} seed {seed}] epoch {epoch} {time.perf_counter() - start:5.0f}s dev {metric} {value:.4f}",
+              flush=True)
+        if value > best:
+            best, best_epoch, best_bytes = value, epoch, nlp.to_bytes()
+        elif epoch - best_epoch >= patience:
+            break
+    train_s = time.perf_counter() - start
+    nlp.from_bytes(best_bytes)
+    record = {"labels": labels, "train_s": round(train_s, 1), "epochs": len(curve), "best_epoch": best_epoch,
+              "dev_curve": curve}
+    return nlp, record
+
+
+def predict(nlp, docs) -> List[str]:
+    """Predicted labels, on copies that carry the stance target."""
+    inputs = [bench._copy_with_user_data(nlp, d) for d in docs]
+    return [bench.gold_label(d) for d in nlp.pipe(inputs, batch_size=64)]
+
+
+def train_seeded(spec: Dict) -> Dict:
+    """Child process: train one neural system with one seed (bench_textcat's
+    config), keep its best epoch on dev, predict test."""
+    import torch
 
     torch.set_num_threads(1)
     corpus, task, system, seed = spec["corpus"], spec["task"], spec["system"], spec["seed"]
@@ -203,47 +253,15 @@ def train_seeded(spec: Dict) -> Dict:
     if spec["quick"]:
         settings.update(max_epochs=1, patience=1)
     config = bench.system_config(corpus, system, bench.prepare_vectors(), spec["overrides"])
-    config["training"]["seed"] = seed
-    config["paths"]["train"] = str(paths["fit"])
-    config["paths"]["dev"] = str(paths["stop"])
-    if "corpora" in config and "train" in config["corpora"]:
-        config["corpora"]["train"]["path"] = str(paths["fit"])
-        config["corpora"]["dev"]["path"] = str(paths["stop"])
-    fix_random_seed(seed)
-    nlp = init_nlp(config)
-    T = registry.resolve(nlp.config["training"], schema=None)
-    optimizer, batcher, dropout = T["optimizer"], T["batcher"], T["dropout"]
-    fit = [Example(bench._copy_with_user_data(nlp, d), d) for d in bench.load_docs(paths["fit"], nlp.vocab)]
-    stop = bench.load_docs(paths["stop"], nlp.vocab)
+    tag = f"{corpus}/{task}/{system}{spec['variant'] and '/' + spec['variant']}"
+    nlp, record = fit_seeded(
+        config, paths["fit"], paths["stop"], seed, settings["max_epochs"], settings["patience"],
+        primary_metric(corpus, task), tag,
+    )
     test = bench.load_docs(paths["dev"], nlp.vocab)
-    labels = sorted(fit[0].reference.cats)
-    metric = primary_metric(corpus, task)
-
-    def predict(docs) -> List[str]:
-        inputs = [bench._copy_with_user_data(nlp, d) for d in docs]
-        return [bench.gold_label(d) for d in nlp.pipe(inputs, batch_size=64)]
-
-    rng = random.Random(seed)
-    start = time.perf_counter()
-    best, best_bytes, best_epoch, curve = -1.0, None, 0, []
-    for epoch in range(1, settings["max_epochs"] + 1):
-        rng.shuffle(fit)
-        for batch in batcher(fit):
-            nlp.update(batch, sgd=optimizer, drop=dropout)
-        value = classification_scores([bench.gold_label(d) for d in stop], predict(stop), labels)[metric]
-        curve.append(round(value, 4))
-        print(f"[{corpus}/{task}/{system}{spec['variant'] and '/' + spec['variant']} seed {seed}] "
-              f"epoch {epoch} {time.perf_counter() - start:5.0f}s dev {metric} {value:.4f}", flush=True)
-        if value > best:
-            best, best_epoch, best_bytes = value, epoch, nlp.to_bytes()
-        elif epoch - best_epoch >= settings["patience"]:
-            break
-    train_s = time.perf_counter() - start
-    nlp.from_bytes(best_bytes)
     return {
         "corpus": corpus, "task": task, "system": system, "variant": spec["variant"], "seed": seed,
-        "labels": labels, "gold": [bench.gold_label(d) for d in test], "pred": predict(test),
-        "train_s": round(train_s, 1), "epochs": len(curve), "best_epoch": best_epoch, "dev_curve": curve,
+        "gold": [bench.gold_label(d) for d in test], "pred": predict(nlp, test), **record,
     }
 
 
