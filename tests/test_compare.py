@@ -1,5 +1,5 @@
-"""The seed loop of benchmarks/compare.py: equal seeds give identical
-lstm_textcat weights, different seeds give different ones."""
+"""benchmarks/compare.py: equal seeds give identical lstm_textcat weights and
+different seeds different ones; the report tables from a tiny fixture."""
 import sys
 from pathlib import Path
 
@@ -71,3 +71,43 @@ def test_seed_loop_weights(compare, data):
     first = _weights(compare, data, 0)
     assert _weights(compare, data, 0) == first
     assert _weights(compare, data, 1) != first
+
+
+def test_report_tables_from_a_tiny_fixture(compare, tmp_path):
+    """summarise + render turn per-seed predictions into the report tables."""
+    import argparse
+
+    gold = ["FAVOR", "AGAINST", "NONE", "FAVOR", "AGAINST", "NONE"] * 10
+    labels = ["AGAINST", "FAVOR", "NONE"]
+    perfect = list(gold)
+    constant = ["AGAINST"] * len(gold)
+    noisy = [g if i % 4 else "NONE" for i, g in enumerate(gold)]
+
+    def entry(system, preds, variant=""):
+        return {
+            "corpus": "semeval", "task": "stance", "system": system, "variant": variant, "labels": labels,
+            "gold": gold, "seeds": list(range(len(preds))), "preds": preds, "train_s": [1.0] * len(preds),
+            "params": {"C": 1.0} if len(preds) == 1 else {"epochs (best)": ["2 (1)"] * len(preds)},
+        }
+
+    main = [entry("majority", [constant]), entry("ngram_svm", [noisy]), entry("bilstm", [perfect, noisy, perfect])]
+    ablations = [entry("bilstm", [perfect, noisy, perfect]), entry("bilstm", [noisy, noisy, perfect], "cell_gru")]
+
+    def metric_of(e):
+        return compare.primary_metric(e["corpus"], e["task"])
+
+    compare.summarise(main, metric_of)
+    compare.summarise(ablations, metric_of)
+    args = argparse.Namespace(seeds=3, budget=60.0, jobs=2, quick=False, ablation_corpus="semeval")
+    skipped = [{"corpus": "convote", "task": "party", "system": "bilstm", "variant": "", "seed": 2}]
+    text = compare.render(main, ablations, skipped, args, 90.0)
+    assert "## semeval, stance (mean F1 FAVOR/AGAINST; 60 test documents, labels AGAINST, FAVOR, NONE)" in text
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert rows["BiLSTM"].split(" | ")[1:3] == ["3", "0.952 ± 0.082"]
+    assert " | best | " in rows["BiLSTM"]
+    assert rows["majority class"].split(" | ")[6] == "no"  # far below the best: outside the noise
+    assert "cell: GRU" in rows and "GloVe frozen, LSTM, bidirectional, width 64, dropout 0.3" in rows
+    assert "- convote/party/bilstm seed 2" in text
+    compare.plot(main, ablations, tmp_path)
+    assert (tmp_path / "comparison_systems.png").stat().st_size > 0
+    assert (tmp_path / "comparison_ablations.png").stat().st_size > 0
