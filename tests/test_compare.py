@@ -111,3 +111,11 @@ def test_report_tables_from_a_tiny_fixture(compare, tmp_path):
     compare.plot(main, ablations, tmp_path)
     assert (tmp_path / "comparison_systems.png").stat().st_size > 0
     assert (tmp_path / "comparison_ablations.png").stat().st_size > 0
+
+
+def test_jobs_past_the_budget_are_listed_not_run(compare):
+    import time
+
+    jobs = [{"corpus": "semeval", "task": "stance", "system": "bilstm", "variant": "", "seed": s,
+             "overrides": [], "quick": True} for s in range(2)]
+    assert compare.run_jobs(jobs, 2, time.time() - 1) == ([], jobs)
