@@ -16,7 +16,7 @@ from ..io import atomic_open
 from .baselines import stance_baselines
 from .logs import LogEntry, read_training_log, summarize_log
 
-NER_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type", "speed", "n_docs")
+NER_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type", "speed", "n_docs", "data")
 TEXTCAT_KEYS = (
     "cats_score",
     "cats_score_desc",
@@ -28,6 +28,7 @@ TEXTCAT_KEYS = (
     "cats_f_per_type",
     "speed",
     "n_docs",
+    "data",
 )
 TOP_ACTORS = 10
 
@@ -155,7 +156,7 @@ def notes(summary: Mapping[str, Any]) -> List[str]:
     for name, run in summary["runs"].items():
         score = _headline(run)
         if score is not None and (not math.isfinite(score) or score <= 0.0):
-            found.append(f"{name}: the model scores {score} on dev: it has not learned the task.")
+            found.append(f"{name}: the model scores {score}: it has not learned the task.")
         training = run.get("training") or {}
         if training.get("finite") is False:
             found.append(f"{name}: the training log has non-finite losses or scores.")
@@ -177,6 +178,12 @@ def _fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def _evaluated_on(metrics: Mapping[str, Any]) -> str:
+    where = f" `{metrics['data']}`" if metrics.get("data") else ""
+    size = f" ({metrics['n_docs']} docs)" if metrics.get("n_docs") else ""
+    return f"Evaluated on{where}{size}"
 
 
 def _training_line(training: Mapping[str, Any]) -> str:
@@ -212,8 +219,7 @@ def render_markdown(summary: Mapping[str, Any], curves: Optional[Path], markdown
         metrics = run.get("metrics") or {}
         if run.get("task") == "ner":
             out += [f"## {name}: entity recognition", ""]
-            n_docs = metrics.get("n_docs")
-            out.append(f"Dev set{f' ({n_docs} docs)' if n_docs else ''}, exact entity spans:")
+            out.append(f"{_evaluated_on(metrics)}, exact entity spans:")
             out += ["", "| label | precision | recall | F1 |", "|---|---:|---:|---:|"]
             for label, row in sorted((metrics.get("ents_per_type") or {}).items()):
                 out.append(f"| {label} | {_fmt(row.get('p'))} | {_fmt(row.get('r'))} | {_fmt(row.get('f'))} |")
@@ -223,8 +229,7 @@ def render_markdown(summary: Mapping[str, Any], curves: Optional[Path], markdown
             )
         elif run.get("task") == "textcat":
             out += [f"## {name}: stance classification", ""]
-            n_docs = metrics.get("n_docs")
-            out += [f"Dev set{f' ({n_docs} docs)' if n_docs else ''}:", ""]
+            out += [f"{_evaluated_on(metrics)}:", ""]
             # The baselines label every document, so their micro F1 is their accuracy.
             out += ["| system | macro F1 | micro F1 |", "|---|---:|---:|"]
             out.append(
@@ -253,7 +258,7 @@ def render_markdown(summary: Mapping[str, Any], curves: Optional[Path], markdown
         if "training" in run:
             out += ["", _training_line(run["training"])]
         if isinstance(metrics.get("speed"), (int, float)):
-            out.append(f"Speed on dev: {metrics['speed']:,.0f} words/s.")
+            out.append(f"Speed: {metrics['speed']:,.0f} words/s.")
         out.append("")
     network = summary.get("network")
     if network is not None:
