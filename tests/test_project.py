@@ -17,7 +17,6 @@ PROJECT_FILES = [
     "configs",
     "corpus/ner.jsonl",
     "corpus/speeches.jsonl",
-    "scripts/training_logger.py",
 ]
 
 

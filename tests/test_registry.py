@@ -20,6 +20,7 @@ REGISTRIES = {
     "thinc_layers": registry.layers,
     "spacy_readers": registry.readers,
     "spacy_scorers": registry.scorers,
+    "spacy_loggers": registry.loggers,
 }
 NAMES = [(group, name) for group, names in ENTRY_POINTS.items() if group in REGISTRIES for name in names]
 

@@ -1,9 +1,9 @@
 """The training logger the project workflow uses: spaCy's console logger
 plus a JSONL log for the report, on a fixed number of torch threads.
-`spacy train` finds it when this module is imported, e.g. with
-``--code scripts/training_logger.py`` (which imports it):
+It is an entry point of the package (`spacy_loggers`), so `spacy train`
+finds it by name:
 
-    python -m spacy train configs/bilstm_ner.cfg --code scripts/training_logger.py \\
+    python -m spacy train configs/bilstm_ner.cfg \\
         --training.logger.@loggers spacy_bilstm.TrainingLogger.v1 \\
         --training.logger.output_file training/ner/log.jsonl --training.logger.torch_threads 1
 
