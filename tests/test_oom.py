@@ -3,7 +3,7 @@ injection at the torch module boundary, since this machine has no GPU)."""
 import pytest
 import torch
 
-from spacy_bilstm.layers.textcat_torch import MaskedRNN as PackedRNN
+from spacy_bilstm.layers.textcat_torch import MaskedRNN
 from spacy_bilstm.oom import is_out_of_memory, predict_splitting_on_oom
 
 from .ner_fixtures import TRAIN_DATA, ents_of, overfit_pipeline
@@ -17,7 +17,7 @@ def trained():
 def test_batches_that_do_not_fit_are_split_down_to_single_docs(trained, monkeypatch):
     texts = [t for t, _ in TRAIN_DATA] * 3
     expected = [ents_of(trained(t)) for t in texts]
-    real_forward = PackedRNN.forward
+    real_forward = MaskedRNN.forward
     seen_batch_sizes = []
 
     def forward_that_fits_two_docs(self, padded, lengths, initial_state=None):
@@ -26,7 +26,7 @@ def test_batches_that_do_not_fit_are_split_down_to_single_docs(trained, monkeypa
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real_forward(self, padded, lengths, initial_state)
 
-    monkeypatch.setattr(PackedRNN, "forward", forward_that_fits_two_docs)
+    monkeypatch.setattr(MaskedRNN, "forward", forward_that_fits_two_docs)
     with pytest.warns(RuntimeWarning, match="out of memory on a batch of 18 docs"):
         got = [ents_of(d) for d in trained.pipe(texts, batch_size=100)]
     assert got == expected
@@ -37,7 +37,7 @@ def test_a_single_doc_that_does_not_fit_raises(trained, monkeypatch):
     def always_oom(self, padded, lengths, initial_state=None):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
 
-    monkeypatch.setattr(PackedRNN, "forward", always_oom)
+    monkeypatch.setattr(MaskedRNN, "forward", always_oom)
     with pytest.raises(torch.cuda.OutOfMemoryError):
         trained("Margaret Okafor met Tomas Reyes .")
 

@@ -1,4 +1,6 @@
-"""A thinc layer running a packed torch RNN over a list of token matrices."""
+"""A thinc layer running a (bi)directional torch RNN over a list of token
+matrices, with the results of packed sequences: no doc ever reads padding,
+so its output does not depend on the rest of the batch (see `BucketedRNN`)."""
 from typing import Any, Callable, List, Tuple
 
 from thinc.api import registry, ArgsKwargs, Model, torch2xp, xp2torch
@@ -18,7 +20,7 @@ def RecurrentEncoder(
     bidirectional: bool = True,
     dropout: float = 0.0,
 ) -> Model[InT, InT]:
-    """Encode each doc's token vectors with a packed (bi)directional RNN.
+    """Encode each doc's token vectors with a (bi)directional RNN that never reads padding.
 
     nI (int): The input width.
     hidden_width (int): The hidden width per direction.
@@ -55,7 +57,7 @@ def _forward(model: Model[InT, InT], X: InT, is_train: bool) -> Tuple[InT, Calla
     nO = model.get_dim("nO")
     nonempty = [i for i, x in enumerate(X) if x.shape[0] > 0]
     if not nonempty:
-        # torch cannot pack a batch without any tokens; empty docs get
+        # An RNN cannot run over a batch without any tokens; empty docs get
         # empty outputs and no gradient.
         return [model.ops.alloc2f(0, nO) for _ in X], lambda dY: [
             model.ops.alloc2f(*x.shape) for x in X
