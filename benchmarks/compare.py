@@ -62,20 +62,56 @@ LABELS = {
     "ngram_svm": "linear SVM, word 1-3 + char 2-5-grams",
 }
 MODEL = "components.lstm_textcat.model."
-# Each ablation changes one setting of the BiLSTM (GloVe frozen, LSTM cell,
-# bidirectional, width 64, dropout 0.3), which is the reference row.
+# Each ablation changes one setting of the main comparison's BiLSTM on the
+# ablation corpus (bench_textcat's settings for that corpus, e.g. fine-tuned
+# GloVe and dropout 0.5 on SemEval). A variant that equals the reference in
+# every setting it names is not run again: the reference row is that run.
 ABLATIONS: Dict[str, Tuple[str, Dict[str, Any]]] = {
-    "reference": ("GloVe frozen, LSTM, bidirectional, width 64, dropout 0.3", {}),
     "emb_random": ("embeddings: random (no GloVe)", {"include_static_vectors": False, "finetune_vectors": False}),
-    "emb_glove_init": ("embeddings: GloVe-initialised, fine-tuned", {"finetune_vectors": True}),
+    "emb_glove_frozen": ("embeddings: GloVe, frozen", {"include_static_vectors": True, "finetune_vectors": False}),
+    "emb_glove_init": ("embeddings: GloVe-initialised, fine-tuned", {"include_static_vectors": True, "finetune_vectors": True}),
     "cell_gru": ("cell: GRU", {"cell": "gru"}),
     "cell_rnn": ("cell: Elman RNN", {"cell": "rnn"}),
     "unidirectional": ("unidirectional", {"bidirectional": False}),
     "width_32": ("width 32", {"hidden_width": 32}),
     "width_128": ("width 128", {"hidden_width": 128}),
     "dropout_0": ("dropout 0.0", {"dropout": 0.0}),
+    "dropout_0.3": ("dropout 0.3", {"dropout": 0.3}),
     "dropout_0.5": ("dropout 0.5", {"dropout": 0.5}),
 }
+
+
+def reference_model(corpus: str) -> Dict[str, Any]:
+    """The BiLSTM's model settings on `corpus`, as the main comparison trains it."""
+    config = bench.system_config(corpus, "bilstm", Path("vectors"), [])
+    return dict(config["components"]["lstm_textcat"]["model"])
+
+
+def reference_label(corpus: str) -> str:
+    """Describe the reference BiLSTM by its effective settings."""
+    model = reference_model(corpus)
+    if not model["include_static_vectors"]:
+        embeddings = "random embeddings"
+    else:
+        embeddings = "GloVe fine-tuned" if model["finetune_vectors"] else "GloVe frozen"
+    direction = "bidirectional" if model["bidirectional"] else "unidirectional"
+    return (f"reference: {embeddings}, {model['cell'].upper()}, {direction}, width {model['hidden_width']}, "
+            f"dropout {model['dropout']}")
+
+
+def ablation_variants(corpus: str, names: List[str]) -> List[str]:
+    """The variants that differ from the reference BiLSTM on `corpus`."""
+    model = reference_model(corpus)
+    return [
+        name for name in names
+        if name != "reference" and any(model.get(key) != value for key, value in ABLATIONS[name][1].items())
+    ]
+
+
+def ablation_label(entry: Dict, corpus: str) -> str:
+    return ABLATIONS[entry["variant"]][0] if entry["variant"] else reference_label(corpus)
+
+
 QUICK_SIZES = {"fit": 80, "stop": 40, "dev": 60}
 QUICK_CS = (0.1, 1.0, 10.0)
 N_RESAMPLES = 1000
@@ -277,9 +313,7 @@ def neural_jobs(args) -> List[Dict]:
             for seed in range(args.seeds):
                 jobs.append({"corpus": corpus, "task": task, "system": system, "variant": "", "seed": seed,
                              "overrides": [], "quick": args.quick})
-    for variant in args.ablations:
-        if variant == "reference":
-            continue  # The main comparison's BiLSTM on that corpus.
+    for variant in ablation_variants(args.ablation_corpus, args.ablations):
         settings = ABLATIONS[variant][1]
         overrides = [f"{MODEL}{key}={json.dumps(value)}" for key, value in settings.items()]
         for seed in range(args.seeds):
@@ -442,7 +476,7 @@ def render(main: List[Dict], ablations: List[Dict], skipped: List[Dict], args, t
             "| variant | seeds | score | 95% CI | accuracy | Δ to best [95% CI] | within noise | train s | settings |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
-        lines += [_row(e, ABLATIONS[e["variant"] or "reference"][0]) for e in ablations]
+        lines += [_row(e, ablation_label(e, args.ablation_corpus)) for e in ablations]
         lines += ["", "![ablations](comparison_ablations.png)", ""]
     lines += ["![systems](comparison_systems.png)", ""]
     if skipped:
@@ -488,7 +522,7 @@ def plot(main: List[Dict], ablations: List[Dict], out_dir: Path) -> None:
     if not ablations:
         return
     fig, ax = plt.subplots(figsize=(8, 4))
-    names = [ABLATIONS[e["variant"] or "reference"][0] for e in ablations]
+    names = [ablation_label(e, e["corpus"]) for e in ablations]
     ax.barh(range(len(ablations)), [e["mean"] for e in ablations],
             xerr=[e["std"] for e in ablations], capsize=3, color="tab:blue")
     ax.set_yticks(range(len(ablations)))
@@ -557,7 +591,7 @@ def main() -> None:
     summarise(ablation_entries, metric_of)
     order = {s: i for i, s in enumerate(LINEAR + NEURAL)}
     main_entries.sort(key=lambda e: (TASKS.index((e["corpus"], e["task"])), order[e["system"]]))
-    ablation_entries.sort(key=lambda e: list(ABLATIONS).index(e["variant"] or "reference"))
+    ablation_entries.sort(key=lambda e: -1 if not e["variant"] else list(ABLATIONS).index(e["variant"]))
     from spacy_bilstm.io import atomic_open
 
     text = render(main_entries, ablation_entries, skipped, args, time.time() - start)

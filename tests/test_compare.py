@@ -106,7 +106,8 @@ def test_report_tables_from_a_tiny_fixture(compare, tmp_path):
     assert rows["BiLSTM"].split(" | ")[1:3] == ["3", "0.952 ± 0.082"]
     assert " | best | " in rows["BiLSTM"]
     assert rows["majority class"].split(" | ")[6] == "no"  # far below the best: outside the noise
-    assert "cell: GRU" in rows and "GloVe frozen, LSTM, bidirectional, width 64, dropout 0.3" in rows
+    # The reference row names the settings SemEval's BiLSTM really trains with.
+    assert "cell: GRU" in rows and "reference: GloVe fine-tuned, LSTM, bidirectional, width 64, dropout 0.5" in rows
     assert "- convote/party/bilstm seed 2" in text
     compare.plot(main, ablations, tmp_path)
     assert (tmp_path / "comparison_systems.png").stat().st_size > 0
@@ -119,3 +120,15 @@ def test_jobs_past_the_budget_are_listed_not_run(compare):
     jobs = [{"corpus": "semeval", "task": "stance", "system": "bilstm", "variant": "", "seed": s,
              "overrides": [], "quick": True} for s in range(2)]
     assert compare.run_jobs(jobs, 2, time.time() - 1) == ([], jobs)
+
+
+def test_ablations_change_one_setting_of_the_reference(compare):
+    """No ablation reruns the reference: on SemEval (fine-tuned GloVe, dropout
+    0.5) the fine-tuned-embeddings and dropout-0.5 variants are the reference."""
+    variants = compare.ablation_variants("semeval", list(compare.ABLATIONS))
+    assert "emb_glove_init" not in variants and "dropout_0.5" not in variants
+    assert {"emb_random", "emb_glove_frozen", "dropout_0.3", "cell_gru"} <= set(variants)
+    reference = compare.reference_model("semeval")
+    for name in variants:
+        changed = {k for k, v in compare.ABLATIONS[name][1].items() if reference[k] != v}
+        assert len(changed) == 1 or name == "emb_random", (name, changed)
