@@ -26,6 +26,7 @@ from thinc.types import Floats2d
 
 from .errors import ModelLoadError
 from .extensions import STANCE_TARGET, install_extensions
+from .oom import predict_splitting_on_oom
 
 DEFAULT_TEXTCAT_MODEL = """
 [model]
@@ -281,7 +282,10 @@ class LSTMTextCategorizer(TrainablePipe):
             raise ValueError(Errors.E109.format(name=self.name))
         if not docs:
             return self.model.ops.alloc2f(0, len(self.labels))
-        return self.model.predict(docs)
+        # On a GPU out-of-memory error the batch is halved and retried (with
+        # a warning); the model is batch-invariant, so the scores are the same.
+        rows = predict_splitting_on_oom(lambda batch: list(self.model.predict(batch)), docs, self.name)
+        return self.model.ops.xp.stack(rows)
 
     def set_annotations(self, docs: Iterable[Doc], scores: Floats2d) -> None:
         """Write the probabilities to `doc.cats`.

@@ -497,3 +497,37 @@ def test_long_targets_are_cut_to_their_head():
     scores = textcat.predict(same_head)
     assert numpy.abs(scores[0] - scores[1]).max() < 1e-6
     assert numpy.abs(scores[0] - scores[2]).max() > 1e-6
+
+
+def test_out_of_memory_in_predict_splits_the_batch(overfit_targets, monkeypatch):
+    """A CUDA OOM inside the torch module (fault injected at the module
+    boundary: no GPU here) halves the batch down to single docs, with a
+    warning, and the cats are those of an unsplit run."""
+    import torch
+
+    from spacy_bilstm.layers.textcat_torch import MaskedRNN
+
+    nlp, _ = overfit_targets
+    items = [(text, target) for text, target, _ in TARGETED] * 3
+    expected = _cats(nlp, list(nlp.pipe(_docs_with_targets(nlp, items), batch_size=100)))
+    real_forward = MaskedRNN.forward
+    seen = []
+
+    def forward_that_fits_two_docs(self, padded, lengths, *args, **kwargs):
+        seen.append(padded.shape[0])
+        if padded.shape[0] > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_forward(self, padded, lengths, *args, **kwargs)
+
+    monkeypatch.setattr(MaskedRNN, "forward", forward_that_fits_two_docs)
+    with pytest.warns(RuntimeWarning, match=f"out of memory on a batch of {len(items)} docs"):
+        got = _cats(nlp, list(nlp.pipe(_docs_with_targets(nlp, items), batch_size=100)))
+    numpy.testing.assert_allclose(got, expected, atol=1e-6)
+    assert max(seen) == len(items) and seen[-1] <= 2
+
+    def always_oom(self, padded, lengths, *args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
+
+    monkeypatch.setattr(MaskedRNN, "forward", always_oom)
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        nlp(_docs_with_targets(nlp, items[:1])[0])
