@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from sys import intern
 from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
+import numpy
+from spacy.attrs import SENT_START
 from spacy.tokens import Doc
 
 from ..errors import InputError
@@ -230,6 +232,14 @@ def doc_mentions(doc: Doc, options: ExtractOptions, stats: Optional[Counter] = N
     return mentions
 
 
+def _sentence_starts(doc: Doc) -> List[int]:
+    # The first token of each sentence, as `[s.start for s in doc.sents]`
+    # gives it, read from the SENT_START column: `doc.sents` builds a Token
+    # object for every token, which costs more than the rest of the extraction.
+    flags = doc.to_array(SENT_START)
+    return [0] + [int(i) for i in numpy.flatnonzero(flags[1:] == 1) + 1]
+
+
 def _regions(
     doc: Doc, window: Window, mentions: Sequence[Mention], chars: Sequence[int], text: str, sentences: bool
 ) -> List[int]:
@@ -237,7 +247,7 @@ def _regions(
     if window.kind == "sentence":
         if not sentences:
             return [0] * len(mentions)
-        starts = [sent.start for sent in doc.sents]
+        starts = _sentence_starts(doc)
         return [bisect_right(starts, mention.start) for mention in mentions]
     if window.kind == "paragraph":
         breaks = [match.start() for match in _PARAGRAPH_BREAK.finditer(text)]
