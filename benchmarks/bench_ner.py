@@ -7,6 +7,7 @@ on eng.testb (test) and timed on pre-tokenised test docs with `nlp.pipe`.
 
     python benchmarks/bench_ner.py --budget 600
     python benchmarks/bench_ner.py --budget 600 --vectors
+    python benchmarks/bench_ner.py --systems bilstm_ner --set components.bilstm_ner.model.dropout=0.5 --no-write
 
 The systems:
 - spacy_ner: `spacy init config -p ner` (CPU, efficiency), unchanged.
@@ -66,8 +67,9 @@ def prepare_vectors(work: Path) -> Path:
     return out
 
 
-def system_config(system: str, vectors: Path = None):
-    """The training config of a system, as spaCy would load it."""
+def system_config(system: str, vectors: Path = None, overrides: tuple = ()):
+    """The training config of a system, as spaCy would load it. `overrides`
+    ("dotted.path=JSON value") apply to bilstm_ner only."""
     from spacy.cli.init_config import init_config
     from thinc.api import Config
 
@@ -75,6 +77,13 @@ def system_config(system: str, vectors: Path = None):
         config = Config().from_disk(ROOT / "configs" / "bilstm_ner.cfg")
         if vectors:
             config["components"]["bilstm_ner"]["model"]["tok2vec"]["include_static_vectors"] = True
+        for override in overrides:
+            key, value = override.split("=", 1)
+            *parents, leaf = key.split(".")
+            node = config
+            for part in parents:
+                node = node[part]
+            node[leaf] = json.loads(value)
     else:
         config = init_config(lang="en", pipeline=["ner"], optimize="efficiency", gpu=False)
         if system == "spacy_ner_torch_bilstm":
@@ -89,7 +98,9 @@ def system_config(system: str, vectors: Path = None):
     return config
 
 
-def train_and_score(system: str, paths: dict, budget: float, vectors: str, eval_every: float, out: Path) -> None:
+def train_and_score(
+    system: str, paths: dict, budget: float, vectors: str, eval_every: float, out: Path, overrides: tuple = ()
+) -> None:
     """Child process: train for `budget` seconds, keep the best dev model,
     score it on test and time inference. Writes a JSON result to `out`."""
     import random
@@ -103,7 +114,7 @@ def train_and_score(system: str, paths: dict, budget: float, vectors: str, eval_
     from spacy.util import fix_random_seed, registry, resolve_dot_names
 
     torch.set_num_threads(1)
-    config = system_config(system, Path(vectors) if vectors else None)
+    config = system_config(system, Path(vectors) if vectors else None, overrides)
     # Set the resolved places too: `spacy init config` returns an
     # interpolated config in which ${paths.*} are already filled in.
     config["paths"]["train"] = config["corpora"]["train"]["path"] = str(paths["train"])
@@ -161,6 +172,7 @@ def train_and_score(system: str, paths: dict, budget: float, vectors: str, eval_
     result = {
         "system": system,
         "vectors": bool(vectors),
+        "overrides": list(overrides) if system == "bilstm_ner" else [],
         "budget_s": budget,
         "train_s": round(trained, 1),
         "steps": steps,
@@ -179,14 +191,14 @@ def train_and_score(system: str, paths: dict, budget: float, vectors: str, eval_
     out.write_text(json.dumps(result, indent=2))
 
 
-def render(results: list, budget: float, loads: list) -> str:
+def render(results: list, budget: float, loads: list, jobs: int = 1) -> str:
     types = ["PER", "LOC", "ORG", "MISC"]
     lines = [
         "## CoNLL-2003 NER: `bilstm_ner` vs spaCy's `ner`",
         "",
         f"Command: `{command_line()}`  ",
         f"Machine: {machine_description()}  ",
-        f"Date: {today()}; one thread per system; training budget {budget:.0f} CPU seconds "
+        f"Date: {today()}; one thread per system, {jobs} system{'s' if jobs > 1 else ''} at a time; training budget {budget:.0f} CPU seconds "
         f"each (dev evaluation not charged); words/s are per CPU second. Load average after "
         f"each system: {', '.join(loads)} (the machine was shared, hence CPU-time budgets).",
         "",
@@ -199,8 +211,9 @@ def render(results: list, budget: float, loads: list) -> str:
     ]
     for r in results:
         per = r["test"]["per_type"]
+        name = r["system"] + (f" ({', '.join(r['overrides'])})" if r.get("overrides") else "")
         lines.append(
-            f"| {r['system']} | {'GloVe 50d' if r['vectors'] else 'none'} | {r['steps']} | {r['epochs']} | "
+            f"| {name} | {'GloVe 50d' if r['vectors'] else 'none'} | {r['steps']} | {r['epochs']} | "
             f"{100 * r['best_dev_f']:.2f} | {100 * r['test']['p']:.2f} | {100 * r['test']['r']:.2f} | "
             f"**{100 * r['test']['f']:.2f}** | "
             + " | ".join(f"{100 * per.get(t, {}).get('f', 0.0):.1f}" for t in types)
@@ -216,29 +229,46 @@ def main() -> None:
     parser.add_argument("--vectors", action="store_true", help="also give every system GloVe 50d vectors")
     parser.add_argument("--systems", nargs="*", default=SYSTEMS, choices=SYSTEMS)
     parser.add_argument("--section", default=None, help="RESULTS.md section name (default ner or ner_vectors)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="PATH=JSON",
+                        help="config overrides for bilstm_ner, e.g. components.bilstm_ner.model.dropout=0.5")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="systems trained at once (budgets are CPU seconds, so this is fair on idle cores)")
+    parser.add_argument("--no-write", action="store_true", help="print the table, leave RESULTS.md alone")
     parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--vectors-path", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     paths = prepare_data(WORK)
     if args.child:
-        train_and_score(args.child[0], paths, args.budget, args.vectors_path, args.eval_every, Path(args.child[1]))
+        train_and_score(
+            args.child[0], paths, args.budget, args.vectors_path, args.eval_every, Path(args.child[1]), tuple(args.set)
+        )
         return
     vectors = str(prepare_vectors(WORK)) if args.vectors else ""
-    results, loads = [], []
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    suffix = ("_vectors" if vectors else "") + ("_" + "_".join(args.set).replace("/", "-") if args.set else "")
+    outs, loads, running = {}, {}, []
     for system in args.systems:
-        out = WORK / f"ner_{system}{'_vectors' if vectors else ''}.json"
-        cmd = [sys.executable, __file__, "--child", system, str(out), "--budget", str(args.budget),
-               "--eval-every", str(args.eval_every), "--vectors-path", vectors]
-        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        print(f"== {system}: training for {args.budget:.0f} s", flush=True)
-        subprocess.run(cmd, check=True, env=env)
-        loads.append(f"{os.getloadavg()[0]:.1f}")
-        results.append(json.loads(out.read_text()))
+        outs[system] = WORK / f"ner_{system}{suffix}.json"
+        cmd = [sys.executable, __file__, "--child", system, str(outs[system]), "--budget", str(args.budget),
+               "--eval-every", str(args.eval_every), "--vectors-path", vectors, "--set", *args.set]
+        print(f"== {system}: training for {args.budget:.0f} CPU s", flush=True)
+        running.append((system, subprocess.Popen(cmd, env=env)))
+        while len(running) >= args.jobs or (running and system == args.systems[-1]):
+            finished = [(name, proc) for name, proc in running if proc.poll() is not None]
+            for name, proc in finished:
+                if proc.returncode != 0:
+                    sys.exit(f"[{name}] failed with exit status {proc.returncode}")
+                loads[name] = f"{os.getloadavg()[0]:.1f}"
+                running.remove((name, proc))
+            if not finished:
+                time.sleep(2)
+    results = [json.loads(outs[system].read_text()) for system in args.systems]
     section = args.section or ("ner_vectors" if vectors else "ner")
-    table = render(results, args.budget, loads)
+    table = render(results, args.budget, [loads[system] for system in args.systems], args.jobs)
     print(table)
-    write_section(section, table)
+    if not args.no_write:
+        write_section(section, table)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@ from typing import List
 from spacy.ml.models.tok2vec import MultiHashEmbed
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Model, concatenate
+from thinc.api import Model, chain, concatenate
 from thinc.types import Floats2d
 
 from ..layers.char_cnn import CharCNN
+from ..layers.word_dropout import WordDropout
 
 
 @registry.architectures("spacy_bilstm.WordCharEmbed.v1")
@@ -20,6 +21,7 @@ def build_word_char_embed(
     char_byte_width: int = 25,
     char_window: int = 3,
     char_max_bytes: int = 20,
+    word_dropout: float = 0.0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Embed each token from hashed lexical attributes, optional static
     vectors, and the bytes of its text.
@@ -38,11 +40,16 @@ def build_word_char_embed(
     char_byte_width (int): Byte embedding width.
     char_window (int): Convolution window, in bytes.
     char_max_bytes (int): Bytes kept per word.
+    word_dropout (float): While training, the probability of zeroing a
+        token's whole word part (hash embeddings and static vectors), so that
+        the model learns to use spelling and context for unseen names.
     RETURNS (Model[List[Doc], List[Floats2d]]): Width `width + char_width`.
     """
     word = MultiHashEmbed(
         width=width, attrs=attrs, rows=rows, include_static_vectors=include_static_vectors
     )
+    if word_dropout > 0.0:
+        word = chain(word, WordDropout(word_dropout))
     if char_width <= 0:
         # MultiHashEmbed's chain ends in a ragged2list without a width; the
         # tagger reads its input width from here.
