@@ -8,7 +8,9 @@
    a) the rule-based pipeline of `spacy_bilstm.network.synthetic` (sentencizer
       + entity ruler: the cheapest possible pipeline, so the extraction's
       share is largest); b) a statistical pipeline (en_core_web_md from the
-      shared folder, if present). "bare" is `for doc in nlp.pipe(texts)` over
+      shared folder, if present); c) `bilstm_ner` (configs/bilstm_ner.cfg,
+      trained for 200 steps on the embedded corpus: the speed of the default
+      architecture, whatever its accuracy). "bare" is `for doc in nlp.pipe(texts)` over
       texts already in memory; "local" is the whole backend: reading and
       parsing JSONL, the pipeline, extraction, aggregation, checkpoints.
 2. Ray (2 actors) vs local on a generated 100,000-record JSONL (seed 0), with
@@ -148,6 +150,24 @@ def prepare(n_docs: int, ratio_docs: int) -> Dict[str, Path]:
     return {"model": model, "big": big, "small": small}
 
 
+def prepare_bilstm_ner(steps: int = 200) -> Path:
+    """A bilstm_ner pipeline of the default architecture, trained briefly on
+    the embedded corpus with `spacy train` (cached)."""
+    out = NETWORK_WORK / "bilstm-ner-train"
+    model = out / "model-last"
+    if model.exists():
+        return model
+    data = NETWORK_WORK / "embedded-ner"
+    corpus = ROOT / "corpus" / "ner.jsonl"
+    subprocess.run([sys.executable, "-m", "spacy_bilstm", "convert", "ner", str(corpus), str(data / "train.spacy"),
+                    "--dev-output", str(data / "dev.spacy")], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "spacy", "train", str(ROOT / "configs" / "bilstm_ner.cfg"),
+                    "--paths.train", str(data / "train.spacy"), "--paths.dev", str(data / "dev.spacy"),
+                    "--training.max_steps", str(steps), "--training.logger.progress_bar", "false",
+                    "--output", str(out)], check=True, stdout=subprocess.DEVNULL)
+    return model
+
+
 def _ratio_rows(result: Dict[str, Any]) -> Dict[str, float]:
     rows = result["rows"]
     docs = result["docs"]
@@ -174,6 +194,8 @@ def main() -> None:
     parser.add_argument("--ratio-docs", type=int, default=10_000, help="records for local vs bare nlp.pipe")
     parser.add_argument("--reps", type=int, default=3, help="alternating bare/local repetitions")
     parser.add_argument("--md-docs", type=int, default=600, help="records for the statistical pipeline")
+    parser.add_argument("--ner-docs", type=int, default=2000, help="records for the bilstm_ner pipeline")
+    parser.add_argument("--skip-ner", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-ray", action="store_true")
     parser.add_argument("--skip-md", action="store_true")
@@ -195,6 +217,15 @@ def main() -> None:
         print("local vs bare nlp.pipe, en_core_web_md …", flush=True)
         results["md"] = _ratio_rows(run_child("pair", MD_MODEL, md_corpus, reps=2))
         print(json.dumps(results["md"]), flush=True)
+    if not args.skip_ner:
+        ner_corpus = NETWORK_WORK / f"speeches-ner-{args.ner_docs}.jsonl"
+        if not ner_corpus.exists():
+            from spacy_bilstm.network.synthetic import write_jsonl
+
+            write_jsonl(ner_corpus, args.ner_docs, seed=2)
+        print("local vs bare nlp.pipe, bilstm_ner …", flush=True)
+        results["bilstm_ner"] = _ratio_rows(run_child("pair", prepare_bilstm_ner(), ner_corpus, reps=args.reps))
+        print(json.dumps(results["bilstm_ner"]), flush=True)
     if not args.skip_ray:
         print(f"local on {args.docs} records …", flush=True)
         local = run_child("local", paths["model"], paths["big"])
@@ -221,8 +252,9 @@ def report(args: argparse.Namespace, results: Dict[str, Any], paths: Dict[str, P
         "",
         f"Command: `{command_line()}`  ",
         f"Machine: {machine_description()}; `nproc` = {os.cpu_count()}  ",
-        f"Date: {today()}. Load average before/after: {load[0]:.1f} / {load[1]:.1f} — the two cores were "
-        "shared with other engineers' jobs, so absolute numbers are noisy; ratios come from alternating runs.",
+        f"Date: {today()}. Load average before/after: {load[0]:.1f} / {load[1]:.1f}"
+        + (" — the cores were shared with other jobs, so absolute numbers are noisy" if max(load) > 1.5 else "")
+        + "; ratios come from alternating runs in one process.",
         "",
         "### Local backend vs the bare `nlp.pipe` that feeds it",
         "",
@@ -230,8 +262,12 @@ def report(args: argparse.Namespace, results: Dict[str, Any], paths: Dict[str, P
         "ratio (CPU, median) | ratios per repetition |",
         "|---|---|---|---|---|---|---|",
     ]
-    names = {"ruler": "sentencizer + entity_ruler (synthetic)", "md": "en_core_web_md (full pipeline)"}
-    for key in ("ruler", "md"):
+    names = {
+        "ruler": "sentencizer + entity_ruler (synthetic)",
+        "md": "en_core_web_md (full pipeline)",
+        "bilstm_ner": "bilstm_ner (default config) + sentencizer",
+    }
+    for key in ("ruler", "md", "bilstm_ner"):
         if key in results:
             r = results[key]
             lines.append(

@@ -4,7 +4,8 @@
 
 Measures, for `bilstm_ner` (and spaCy's `ner` with `spacy.TorchBiLSTMEncoder.v1`
 as the peer for training memory, in the same run):
-1. one 100,000-token document: wall time and peak RSS growth while processing;
+1. one 100,000-token document: wall time and peak RSS (bound: 2 GiB), for
+   `bilstm_ner` and for `lstm_textcat` (read in 256-token chunks);
 2. `nlp.pipe` over 100,000 short docs: RSS at each tenth of the stream
    (target: the last tenth within 10% of the first);
 3. training: RSS after N and after 2N update steps (target: within 10%).
@@ -72,6 +73,55 @@ def long_document() -> dict:
     return {
         "tokens": len(doc),
         "entities": len(doc.ents),
+        "seconds": round(time.perf_counter() - start, 1),
+        "rss_before_mb": round(before, 0),
+        "peak_mb": round(peak_mb(), 0),
+    }
+
+
+MEMORY_BOUND_MB = 2048
+
+
+def long_document_textcat() -> dict:
+    """lstm_textcat (config defaults, chunked reading, no static vectors) on
+    one 100,000-token document."""
+    import spacy
+    from spacy.tokens import Doc
+    from spacy.training import Example
+    from spacy.util import fix_random_seed
+    from spacy.vocab import Vocab
+    from thinc.api import Config
+
+    from spacy_bilstm.corpora.conll import read_conll_ner
+
+    fix_random_seed(0)
+    config = Config().from_disk(Path(__file__).resolve().parents[1] / "configs" / "lstm_textcat.cfg")
+    model = dict(config["components"]["lstm_textcat"]["model"])
+    model["include_static_vectors"] = False
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_textcat", config={"model": model})
+    train = [("we support the motion", "support"), ("we oppose the motion", "oppose")] * 4
+    examples = [
+        Example.from_dict(nlp.make_doc(text), {"cats": {"support": float(label == "support"),
+                                                        "oppose": float(label == "oppose")}})
+        for text, label in train
+    ]
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(5):
+        nlp.update(examples, sgd=optimizer)
+    docs = read_conll_ner(require_shared("data", "conll2003", "eng.train"), Vocab())
+    words = []
+    for d in docs:
+        words.extend(t.text for t in d)
+        if len(words) >= 100_000:
+            break
+    doc = Doc(nlp.vocab, words=words[:100_000])
+    before = rss_mb()
+    start = time.perf_counter()
+    doc = nlp(doc)
+    return {
+        "tokens": len(doc),
+        "cats": {k: round(v, 3) for k, v in doc.cats.items()},
         "seconds": round(time.perf_counter() - start, 1),
         "rss_before_mb": round(before, 0),
         "peak_mb": round(peak_mb(), 0),
@@ -164,6 +214,8 @@ def _child(kind: str, arg: str, out: Path) -> None:
     torch.set_num_threads(1)
     if kind == "long_document":
         result = long_document()
+    elif kind == "long_document_textcat":
+        result = long_document_textcat()
     elif kind == "long_stream":
         result = long_stream(int(arg))
     else:
@@ -181,7 +233,7 @@ def _run(kind: str, arg: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=100_000)
-    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--steps", type=int, default=1000, help="N: training RSS is compared after N and 2N steps")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -189,10 +241,11 @@ def main() -> None:
         _child(args.child[0], args.child[1], Path(args.child[2]))
         return
     doc = _run("long_document", "-")
+    textcat_doc = _run("long_document_textcat", "-")
     stream = _run("long_stream", str(args.docs))
     train = [_run("training", f"{system}:{args.steps}") for system in ("bilstm_ner", "spacy_torch_bilstm")]
     lines = [
-        "## Bounded resources (`bilstm_ner`)",
+        "## Bounded resources",
         "",
         f"Command: `{command_line()}`  ",
         f"Machine: {machine_description()}  ",
@@ -200,8 +253,13 @@ def main() -> None:
         "",
         "| case | result | memory |",
         "|---|---|---|",
-        f"| one {doc['tokens']:,}-token document | {doc['entities']:,} entities in {doc['seconds']} s | "
-        f"RSS {doc['rss_before_mb']:.0f} MB before, peak {doc['peak_mb']:.0f} MB |",
+        f"| `bilstm_ner`: one {doc['tokens']:,}-token document | {doc['entities']:,} entities in {doc['seconds']} s | "
+        f"RSS {doc['rss_before_mb']:.0f} MB before, peak {doc['peak_mb']:.0f} MB "
+        f"({'within' if doc['peak_mb'] <= MEMORY_BOUND_MB else '**over**'} the {MEMORY_BOUND_MB:,} MB bound) |",
+        f"| `lstm_textcat`: one {textcat_doc['tokens']:,}-token document (256-token chunks) | "
+        f"cats {textcat_doc['cats']} in {textcat_doc['seconds']} s | RSS {textcat_doc['rss_before_mb']:.0f} MB before, "
+        f"peak {textcat_doc['peak_mb']:.0f} MB ({'within' if textcat_doc['peak_mb'] <= MEMORY_BOUND_MB else '**over**'} "
+        f"the {MEMORY_BOUND_MB:,} MB bound) |",
         f"| `nlp.pipe` over {stream['docs']:,} short docs | {stream['seconds']} s | RSS per tenth (MB): "
         f"{', '.join(f'{x:.0f}' for x in stream['rss_by_tenth_mb'])}; growth first→last tenth "
         f"**{100 * stream['growth_first_to_last_tenth']:.1f}%** (target < 10%) |",
