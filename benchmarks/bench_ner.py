@@ -106,7 +106,6 @@ def train_and_score(
     import random
 
     import numpy
-    import spacy
     import torch
     from spacy.tokens import Doc, DocBin
     from spacy.training import Example

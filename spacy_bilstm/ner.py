@@ -3,7 +3,6 @@ from itertools import islice
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
-import srsly
 from spacy import util
 from spacy.attrs import IS_SPACE
 from spacy.errors import Errors

@@ -442,7 +442,7 @@ def test_masked_rnn_equals_packed_rnn(cell, bidirectional, depth):
     """MaskedRNN gives what torch's packed sequences give, with the same weights."""
     import torch
 
-    from spacy_bilstm.layers.textcat_torch import MaskedRNN
+    from spacy_bilstm.layers.recurrent_torch import MaskedRNN
 
     torch.manual_seed(0)
     masked = MaskedRNN(5, 4, depth=depth, cell=cell, bidirectional=bidirectional).eval()
@@ -505,7 +505,7 @@ def test_out_of_memory_in_predict_splits_the_batch(overfit_targets, monkeypatch)
     warning, and the cats are those of an unsplit run."""
     import torch
 
-    from spacy_bilstm.layers.textcat_torch import MaskedRNN
+    from spacy_bilstm.layers.recurrent_torch import MaskedRNN
 
     nlp, _ = overfit_targets
     items = [(text, target) for text, target, _ in TARGETED] * 3
