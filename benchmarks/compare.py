@@ -431,7 +431,91 @@ def _row(entry: Dict, name: str) -> str:
             f"{diff} | {noise} | {sum(entry['train_s']) / n:.0f} | {_fmt_params(entry['params'])} |")
 
 
-def render(main: List[Dict], ablations: List[Dict], skipped: List[Dict], args, total_s: float) -> str:
+def findings(main: List[Dict]) -> List[str]:
+    """What the tables say, task by task: the best neural system against the
+    best linear text baseline, with the paired bootstrap interval of the
+    difference, and the party-only baseline where there is one."""
+    from spacy_bilstm.baselines import paired_bootstrap
+
+    lines = [
+        "## Findings",
+        "",
+        "Best `lstm_textcat` system (by mean over seeds) against the best linear text baseline of each task: "
+        "Δ = neural − linear on test, with its paired bootstrap 95% interval.",
+        "",
+    ]
+    for corpus, task in TASKS:
+        group = [e for e in main if (e["corpus"], e["task"]) == (corpus, task)]
+        neural = [e for e in group if e["system"] in NEURAL]
+        linear = [e for e in group if e["system"] in ("tfidf_logreg", "ngram_svm")]
+        if not neural or not linear:
+            continue
+        best_neural = max(neural, key=lambda e: e["mean"])
+        best_linear = max(linear, key=lambda e: e["mean"])
+        diff, low, high = paired_bootstrap(
+            best_neural["gold"], best_neural["preds"], best_linear["preds"], best_neural["labels"],
+            metric=best_neural["metric"], n_resamples=N_RESAMPLES, seed=0,
+        )
+        if low > 0:
+            verdict = "beats"
+        elif high < 0:
+            verdict = "loses to"
+        else:
+            verdict = "is within the noise of"
+        line = (
+            f"- **{corpus}, {task}**: {LABELS[best_neural['system']]} ({best_neural['mean']:.3f}) {verdict} "
+            f"the {LABELS[best_linear['system']]} ({best_linear['mean']:.3f}): Δ {diff:+.3f} [{low:+.3f}, {high:+.3f}]."
+        )
+        party = [e for e in group if e["system"] == "party"]
+        if party and party[0]["mean"] > max(best_neural["mean"], best_linear["mean"]):
+            line += f" The speaker's party alone ({party[0]['mean']:.3f}) beats both."
+        lines.append(line)
+    semeval = {e["system"]: e for e in main if (e["corpus"], e["task"]) == ("semeval", "stance")}
+    neural = [e for name, e in semeval.items() if name in NEURAL]
+    if neural and "ngram_svm" in semeval:
+        best = max(neural, key=lambda e: e["mean"])
+        svm = semeval["ngram_svm"]
+        gap = best["mean"] - svm["mean"]
+        lines += [
+            "",
+            f"**Target (SemEval-2016 Task A, mean F1 of FAVOR and AGAINST):** the best `lstm_textcat` configuration, "
+            f"{LABELS[best['system']]}, scores {best['mean']:.3f} against {svm['mean']:.3f} for the SVM n-gram "
+            f"baseline trained in the same run: it {'beats' if gap > 0 else 'does not beat'} it, "
+            f"by {abs(gap):.3f}.",
+        ]
+    lines.append("")
+    return lines
+
+
+def ablation_findings(ablations: List[Dict], corpus: str) -> List[str]:
+    """One paragraph on the ablations: the embeddings, and the best variant."""
+    if not ablations:
+        return []
+    reference = next((e for e in ablations if not e["variant"]), None)
+    by_variant = {e["variant"]: e for e in ablations if e["variant"]}
+    model = reference_model(corpus)
+    embeddings = []
+    if reference is not None and model["include_static_vectors"]:
+        by_variant["emb_glove_init" if model["finetune_vectors"] else "emb_glove_frozen"] = reference
+    for name, label in (("emb_random", "random"), ("emb_glove_frozen", "GloVe frozen"),
+                        ("emb_glove_init", "GloVe-initialised, fine-tuned")):
+        if name in by_variant:
+            e = by_variant[name]
+            embeddings.append(f"{label} {e['mean']:.3f} ({sum(e['train_s']) / len(e['train_s']):.0f} s)")
+    best = max(ablations, key=lambda e: e["mean"])
+    text = (f"**Ablations ({corpus})**: embeddings {'; '.join(embeddings)} (score, mean training seconds). "
+            f"Best variant: {ablation_label(best, corpus)} ({best['mean']:.3f}")
+    if reference is not None and best is not reference:
+        ref_d, ref_low, ref_high = reference["diff"]
+        text += (f"; the reference is {-ref_d:.3f} below it, [{-ref_high:.3f}, {-ref_low:.3f}], "
+                 f"{'within' if ref_low <= 0 <= ref_high else 'outside'} the noise")
+    return [text + ").", ""]
+
+
+def render(
+    main: List[Dict], ablations: List[Dict], skipped: List[Dict], args, total_s: float,
+    command: str = "", date: str = "",
+) -> str:
     import numpy
     import sklearn
     import thinc
@@ -439,10 +523,10 @@ def render(main: List[Dict], ablations: List[Dict], skipped: List[Dict], args, t
     lines = [
         "# Comparison: linear baselines, seeds, party classification, ablations (issue 8)",
         "",
-        f"Command: `{command_line()}` (the `compare` workflow of project.yml runs it)  ",
+        f"Command: `{command or command_line()}` (the `compare` workflow of project.yml runs it)  ",
         f"Machine: {machine_description()}, thinc {thinc.__version__}, scikit-learn {sklearn.__version__}, "
         f"numpy {numpy.__version__}  ",
-        f"Date: {today()}; total wall time {total_s / 60:.1f} min; seeds per neural system: {args.seeds}; "
+        f"Date: {date or today()}; total wall time {total_s / 60:.1f} min; seeds per neural system: {args.seeds}; "
         f"budget {args.budget} min; {args.jobs} training processes at once, one thread each."
         + (" **QUICK SMOKE RUN: tiny data, one epoch — these numbers mean nothing.**" if args.quick else ""),
         "",
@@ -454,6 +538,7 @@ def render(main: List[Dict], ablations: List[Dict], skipped: List[Dict], args, t
         "interval contains 0; train s = mean wall seconds per seed.",
         "",
     ]
+    lines += findings(main) + ablation_findings(ablations, args.ablation_corpus)
     for corpus, task in TASKS:
         group = [e for e in main if (e["corpus"], e["task"]) == (corpus, task)]
         if not group:
@@ -536,6 +621,22 @@ def plot(main: List[Dict], ablations: List[Dict], out_dir: Path) -> None:
     plt.close(fig)
 
 
+def render_saved() -> None:
+    """Re-render COMPARISON.md and the plots from results.json (no training):
+    the report's text can change without rerunning the 50-minute comparison."""
+    from spacy_bilstm.io import atomic_open
+
+    saved = json.loads((OUT_DIR / "results.json").read_text())
+    meta = saved["meta"]
+    args = argparse.Namespace(**meta["args"])
+    text = render(saved["main"], saved["ablations"], saved["skipped"], args, meta["total_s"],
+                  command=meta["command"], date=meta["date"])
+    with atomic_open(REPORT, "w") as f:
+        f.write(text)
+    plot(saved["main"], saved["ablations"], REPORT.parent)
+    print(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3, help="seeds per neural system (>= 3 for the report)")
@@ -549,8 +650,13 @@ def main() -> None:
     parser.add_argument("--systems", nargs="*", default=None, choices=NEURAL)
     parser.add_argument("--ablations", nargs="*", default=None, choices=list(ABLATIONS))
     parser.add_argument("--ablation-corpus", default="semeval", choices=bench.CORPORA)
+    parser.add_argument("--render-only", action="store_true",
+                        help="rewrite COMPARISON.md and the plots from the last full run's results.json")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.render_only:
+        render_saved()
+        return
     if args.child:
         from spacy_bilstm.io import atomic_open
 
@@ -594,11 +700,14 @@ def main() -> None:
     ablation_entries.sort(key=lambda e: -1 if not e["variant"] else list(ABLATIONS).index(e["variant"]))
     from spacy_bilstm.io import atomic_open
 
-    text = render(main_entries, ablation_entries, skipped, args, time.time() - start)
+    total_s = time.time() - start
+    text = render(main_entries, ablation_entries, skipped, args, total_s)
     with atomic_open(out_dir / "COMPARISON.md", "w") as f:
         f.write(text)
+    meta = {"command": command_line(), "date": today(), "total_s": total_s,
+            "args": {k: v for k, v in vars(args).items() if k in ("seeds", "budget", "jobs", "quick", "ablation_corpus")}}
     with atomic_open(OUT_DIR / ("results-quick.json" if args.quick else "results.json"), "w") as f:
-        json.dump({"main": main_entries, "ablations": ablation_entries, "skipped": skipped}, f)
+        json.dump({"main": main_entries, "ablations": ablation_entries, "skipped": skipped, "meta": meta}, f)
     plot(main_entries, ablation_entries, out_dir)
     print(text)
 

@@ -109,6 +109,9 @@ def test_report_tables_from_a_tiny_fixture(compare, tmp_path):
     # The reference row names the settings SemEval's BiLSTM really trains with.
     assert "cell: GRU" in rows and "reference: GloVe fine-tuned, LSTM, bidirectional, width 64, dropout 0.5" in rows
     assert "- convote/party/bilstm seed 2" in text
+    # The findings compare the best neural system with the best linear one.
+    assert "- **semeval, stance**: BiLSTM (0.952) beats the linear SVM" in text
+    assert "scores 0.952 against 0.857 for the SVM n-gram baseline trained in the same run: it beats it, by 0.095" in text
     compare.plot(main, ablations, tmp_path)
     assert (tmp_path / "comparison_systems.png").stat().st_size > 0
     assert (tmp_path / "comparison_ablations.png").stat().st_size > 0
