@@ -38,6 +38,7 @@ attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
 rows = [5000, 1000, 2500, 2500]
 include_static_vectors = false
 char_width = 50
+word_dropout = 0.3
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_NER_MODEL)["model"]
 
