@@ -168,8 +168,11 @@ def training_memory(system: str, n_steps: int) -> dict:
     fix_random_seed(0)
     docs = list(read_conll_ner(require_shared("data", "conll2003", "eng.train"), Vocab()))
     nlp = spacy.blank("en")
-    if system == "bilstm_ner":
-        nlp.add_pipe("bilstm_ner")
+    if system.startswith("bilstm_ner"):
+        ner = nlp.add_pipe("bilstm_ner")
+        if system == "bilstm_ner_untrimmed":
+            # The ablation: what resident memory does without HeapTrimmer.
+            ner._heap_trimmer.every = 10**9
     else:
         nlp.add_pipe(
             "tok2vec",
@@ -191,22 +194,30 @@ def training_memory(system: str, n_steps: int) -> dict:
     examples = [Example(nlp.make_doc(d.text), d) for d in docs]
     optimizer = nlp.initialize(lambda: examples[:2000])
     rng = random.Random(0)
-    rss = {}
+    samples = {}
     step = 0
     while step < 2 * n_steps:
         rng.shuffle(examples)
         for batch in minibatch_by_words(examples, size=1000):
             nlp.update(batch, sgd=optimizer, drop=0.1)
             step += 1
-            if step in (n_steps, 2 * n_steps):
-                rss[step] = round(rss_mb(), 1)
+            if step % 10 == 0:
+                samples[step] = round(rss_mb(), 1)
             if step >= 2 * n_steps:
                 break
+
+    def window_max(end: int) -> float:
+        # The highest RSS over the 100 steps up to `end`, sampled every 10:
+        # not a single reading, which could fall just after the heap was trimmed.
+        return max(v for k, v in samples.items() if end - 100 < k <= end)
+
+    at_n, at_2n = window_max(n_steps), window_max(2 * n_steps)
     return {
         "system": system,
         "steps": [n_steps, 2 * n_steps],
-        "rss_mb": [rss[n_steps], rss[2 * n_steps]],
-        "growth": round(rss[2 * n_steps] / rss[n_steps] - 1, 4),
+        "rss_mb": [at_n, at_2n],
+        "growth": round(at_2n / at_n - 1, 4),
+        "curve": {k: v for k, v in samples.items() if k % 250 == 0},
     }
 
 
@@ -245,7 +256,8 @@ def main() -> None:
     doc = _run("long_document", "-")
     textcat_doc = _run("long_document_textcat", "-")
     stream = _run("long_stream", str(args.docs))
-    train = [_run("training", f"{system}:{args.steps}") for system in ("bilstm_ner", "spacy_torch_bilstm")]
+    systems = ("bilstm_ner", "bilstm_ner_untrimmed", "spacy_torch_bilstm")
+    train = [_run("training", f"{system}:{args.steps}") for system in systems]
     lines = [
         "## Bounded resources",
         "",
@@ -268,9 +280,18 @@ def main() -> None:
     ]
     for t in train:
         lines.append(
-            f"| training `{t['system']}` | RSS after {t['steps'][0]} and {t['steps'][1]} steps | "
+            f"| training `{t['system']}` | highest RSS over the 100 steps up to {t['steps'][0]} and up to {t['steps'][1]} | "
             f"{t['rss_mb'][0]:.0f} MB → {t['rss_mb'][1]:.0f} MB: **{100 * t['growth']:+.1f}%** (target within 10%) |"
         )
+    lines += [
+        "",
+        "`bilstm_ner_untrimmed` is `bilstm_ner` with its `HeapTrimmer` switched off; `spacy_torch_bilstm` is "
+        "spaCy's `ner` on `spacy.TorchBiLSTMEncoder.v1` (width 96, depth 2). What we do differently: every "
+        "training step allocates and frees tensors of a new shape, and glibc's malloc keeps the freed memory "
+        "in a fragmenting heap, so resident memory climbs although the live data does not grow. Our pipes "
+        "call `malloc_trim(0)` every 100 updates (`spacy_bilstm/memory.py`), which returns the free pages "
+        "to the operating system.",
+    ]
     table = "\n".join(lines) + "\n"
     print(table)
     write_section("resources", table)

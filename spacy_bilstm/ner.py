@@ -18,6 +18,7 @@ from thinc.types import Floats2d
 from .errors import ModelLoadError
 from .extensions import ENT_CONFIDENCES, confidence_key, install_extensions
 from .layers.crf import crf_decode, crf_loss, crf_marginals, crf_transition_scores
+from .memory import HeapTrimmer
 from .oom import predict_splitting_on_oom
 from .spans import scored_spans, span_log_prob
 from .tags import gold_tag_ids, same_tokens, split_tag, tag_ids_from_strings, tag_names, tags_to_spans
@@ -138,6 +139,8 @@ class BiLSTMEntityRecognizer(TrainablePipe):
         self.model = model
         self.name = name
         self.scorer = scorer
+        # Keeps resident memory flat over long training runs (see memory.py).
+        self._heap_trimmer = HeapTrimmer()
         self.cfg: Dict[str, object] = {
             "labels": [],
             "overwrite_ents": overwrite_ents,
@@ -327,6 +330,7 @@ class BiLSTMEntityRecognizer(TrainablePipe):
         if sgd is not None:
             self.finish_update(sgd)
         losses[self.name] += loss
+        self._heap_trimmer.step()
         return losses
 
     def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]) -> Tuple[float, List[Floats2d]]:

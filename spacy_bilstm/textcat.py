@@ -26,6 +26,7 @@ from thinc.types import Floats2d
 
 from .errors import ModelLoadError
 from .extensions import STANCE_TARGET, install_extensions
+from .memory import HeapTrimmer
 from .oom import predict_splitting_on_oom
 
 DEFAULT_TEXTCAT_MODEL = """
@@ -171,6 +172,8 @@ class LSTMTextCategorizer(TrainablePipe):
         self.model = model
         self.name = name
         self.scorer = scorer
+        # Keeps resident memory flat over long training runs (see memory.py).
+        self._heap_trimmer = HeapTrimmer()
         self.cfg: Dict[str, Any] = {
             "labels": [],
             "threshold": threshold,
@@ -330,6 +333,7 @@ class LSTMTextCategorizer(TrainablePipe):
         if sgd is not None:
             self.finish_update(sgd)
         losses[self.name] += loss
+        self._heap_trimmer.step()
         return losses
 
     def get_loss(self, examples: Iterable[Example], scores: Floats2d) -> Tuple[float, Floats2d]:
