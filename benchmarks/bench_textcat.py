@@ -382,6 +382,8 @@ def render_study(name: str, study: Dict) -> List[str]:
         (
             f"Date: {meta['date']}; one seed (0); one command per variant."
             if name == "tuning"
+            else f"Date: {meta['date']}; one command per group of rows; wall times are in each row's train s."
+            if len(meta["commands"]) > 1
             else f"Date: {meta['date']}; wall time {meta['wall_s'] / 60:.1f} min (CPU time of the training "
             f"processes {meta['cpu_s'] / 60:.1f} min), {meta['jobs']} systems at a time, one torch/numpy "
             f"thread each; load average at the end {meta['load']}."
@@ -560,11 +562,13 @@ def main() -> None:
     import fcntl
 
     WORK_DIR.mkdir(parents=True, exist_ok=True)
-    # Tuning runs may finish at the same time: merge their rows under a lock.
+    # Tuning and seed runs add rows to their study (a rerun of the same corpus,
+    # system, overrides and seed replaces its row); runs finishing at the same
+    # time merge under a lock.
     with open(WORK_DIR / ".study.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         commands = [command_line()]
-        if args.study == "tuning" and study_path.exists():
+        if args.study in ("tuning", "seeds") and study_path.exists():
             earlier_study = json.loads(study_path.read_text())
             commands = [c for c in earlier_study["meta"]["commands"] if c != commands[0]] + commands
             keys = {(r["corpus"], r["system"], tuple(r["overrides"]), r["seed"]) for r in results}
