@@ -47,11 +47,16 @@ def trim_heap() -> bool:
 class HeapTrimmer:
     """Calls `trim_heap` every `every` training updates.
 
-    every (int): Updates between trims. A trim takes milliseconds; an update
-        of a 1000-word batch about 200 ms on one CPU thread.
+    The default trims after every update. Measured on CoNLL-2003 (1000-word
+    batches, one CPU thread, ~210 ms per update), the highest RSS over
+    100-update windows grew by 1.5% from update 300 to 600 when trimming
+    every update (9 ms per trim), by 8.5% every 10 updates (28 ms per trim:
+    the heap had grown) and by 12% every 100.
+
+    every (int): Updates between trims.
     """
 
-    def __init__(self, every: int = 100) -> None:
+    def __init__(self, every: int = 1) -> None:
         self.every = every
         self.updates = 0
 
