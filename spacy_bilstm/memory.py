@@ -51,7 +51,9 @@ class HeapTrimmer:
     batches, one CPU thread, ~210 ms per update), the highest RSS over
     100-update windows grew by 1.5% from update 300 to 600 when trimming
     every update (9 ms per trim), by 8.5% every 10 updates (28 ms per trim:
-    the heap had grown) and by 12% every 100.
+    the heap had grown) and by 12% every 100. The price is training time:
+    about 4% on those updates, 8% on `lstm_textcat`'s 500-word SemEval
+    updates (55.8 against 51.5 ms).
 
     every (int): Updates between trims.
     """
