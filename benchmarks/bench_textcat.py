@@ -277,13 +277,16 @@ def train_system(corpus: str, system: str, out: Path, overrides: Sequence[str], 
         config["corpora"]["train"]["path"] = str(paths["fit"])
         config["corpora"]["dev"]["path"] = str(paths["stop"])
     defaults = Config().from_disk(ROOT / "configs" / "lstm_textcat.cfg", interpolate=False)
-    default_model = defaults["components"]["lstm_textcat"]["model"]
+    # A variant is described by what differs from the config's defaults,
+    # reading length and truncation by the corpus's own settings.
+    reference = dict(defaults["components"]["lstm_textcat"]["model"])
+    reference.update(max_tokens=CORPUS_SETTINGS[corpus]["max_tokens"], truncation=CORPUS_SETTINGS[corpus]["truncation"])
     model = config["components"].get("lstm_textcat", {}).get("model", {})
     variant = {
         key: value
         for key, value in model.items()
-        if key in default_model and not isinstance(value, dict) and value != default_model[key]
-        and key not in ("bidirectional", "use_target", "max_tokens", "truncation")
+        if key in reference and not isinstance(value, dict) and value != reference[key]
+        and key not in ("bidirectional", "use_target")
     }
     learn_rate = config["training"]["optimizer"]["learn_rate"]
     if system != "textcat_bow" and learn_rate != defaults["training"]["optimizer"]["learn_rate"]:
