@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, WORK, command_line, machine_description, require_shared, today, write_section  # noqa: E402
+from common import ROOT, WORK, apply_overrides, command_line, machine_description, require_shared, today, write_section  # noqa: E402
 
 SYSTEMS = ["spacy_ner", "spacy_ner_torch_bilstm", "bilstm_ner"]
 
@@ -77,13 +77,7 @@ def system_config(system: str, vectors: Path = None, overrides: tuple = ()):
         config = Config().from_disk(ROOT / "configs" / "bilstm_ner.cfg")
         if vectors:
             config["components"]["bilstm_ner"]["model"]["tok2vec"]["include_static_vectors"] = True
-        for override in overrides:
-            key, value = override.split("=", 1)
-            *parents, leaf = key.split(".")
-            node = config
-            for part in parents:
-                node = node[part]
-            node[leaf] = json.loads(value)
+        apply_overrides(config, overrides)
     else:
         config = init_config(lang="en", pipeline=["ner"], optimize="efficiency", gpu=False)
         if system == "spacy_ner_torch_bilstm":

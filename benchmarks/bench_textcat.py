@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, WORK, command_line, machine_description, require_shared, today, write_section  # noqa: E402
+from common import ROOT, WORK, apply_overrides, command_line, machine_description, require_shared, today, write_section  # noqa: E402
 
 CORPORA = ["handeset", "convote", "semeval"]
 NEURAL = ["textcat_bow", "mean_embed", "lstm", "bilstm", "bilstm_target"]
@@ -241,13 +241,7 @@ def system_config(corpus: str, system: str, vectors: Path, overrides: Sequence[s
         model["bidirectional"] = system != "lstm"
         model["use_target"] = system == "bilstm_target"
     config["components"]["lstm_textcat"]["model"].update(settings["model"])
-    for override in overrides:
-        key, value = override.split("=", 1)
-        *parents, leaf = key.split(".")
-        node = config
-        for part in parents:
-            node = node[part]
-        node[leaf] = json.loads(value)
+    apply_overrides(config, overrides)
     return config
 
 

@@ -1,12 +1,13 @@
 """Helpers shared by the benchmark scripts: machine facts, the RESULTS.md
 sections, and paths to the shared corpora."""
 import datetime
+import json
 import os
 import platform
 import re
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -69,3 +70,15 @@ def require_shared(*parts: str) -> Path:
     if not path.exists():
         sys.exit(f"{path} not found: the benchmark needs the shared corpora beside the checkout.")
     return path
+
+
+def apply_overrides(config, overrides: Iterable[str]) -> None:
+    """Set "dotted.path=JSON value" overrides on a config, in place (the
+    `--set` option of the benchmark scripts)."""
+    for override in overrides:
+        key, value = override.split("=", 1)
+        *parents, leaf = key.split(".")
+        node = config
+        for part in parents:
+            node = node[part]
+        node[leaf] = json.loads(value)

@@ -30,6 +30,7 @@ to the best system on the same task; a difference whose interval contains 0
 is within the noise of the test set.
 """
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -83,6 +84,12 @@ ABLATIONS: Dict[str, Tuple[str, Dict[str, Any]]] = {
 
 def reference_model(corpus: str) -> Dict[str, Any]:
     """The BiLSTM's model settings on `corpus`, as the main comparison trains it."""
+    return dict(_reference_model(corpus))
+
+
+@functools.lru_cache(maxsize=None)
+def _reference_model(corpus: str) -> Dict[str, Any]:
+    # Read once per corpus: every ablation row's label asks for it.
     config = bench.system_config(corpus, "bilstm", Path("vectors"), [])
     return dict(config["components"]["lstm_textcat"]["model"])
 

@@ -4,23 +4,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import spacy
-from spacy.tokens import DocBin
 from thinc.api import Config
 
-from spacy_bilstm.extensions import install_extensions
+from .stance_fixtures import write_stance_docbins
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
-
-DATA = [
-    ("We support the motion today", "Brexit", "support"),
-    ("We oppose the motion today", "Brexit", "oppose"),
-    ("I will vote yes on the bill", "Climate Change", "support"),
-    ("I will vote no on the bill", "Climate Change", "oppose"),
-    ("Leave now", "Brexit", "support"),
-    ("Leave now", "Climate Change", "oppose"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -35,18 +24,8 @@ def compare():
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
-    install_extensions()
     root = tmp_path_factory.mktemp("compare_seeds")
-    nlp = spacy.blank("en")
-    docs = []
-    for text, target, label in DATA:
-        doc = nlp.make_doc(text)
-        doc.cats = {"support": float(label == "support"), "oppose": float(label == "oppose")}
-        doc._.stance_target = target
-        doc._.meta = {"group": target}
-        docs.append(doc)
-    DocBin(docs=docs, store_user_data=True).to_disk(root / "fit.spacy")
-    DocBin(docs=docs[:4], store_user_data=True).to_disk(root / "stop.spacy")
+    write_stance_docbins(root / "fit.spacy", root / "stop.spacy")
     return root
 
 

@@ -10,22 +10,12 @@ import numpy
 import pytest
 import spacy
 from spacy.cli.train import train
-from spacy.tokens import DocBin
 from spacy.util import load_config, load_model_from_config, registry
 
-from spacy_bilstm.extensions import install_extensions
+from .stance_fixtures import write_stance_docbins
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "lstm_textcat.cfg"
-
-DATA = [
-    ("We support the motion today", "Brexit", "support"),
-    ("We oppose the motion today", "Brexit", "oppose"),
-    ("I will vote yes on the bill", "Climate Change", "support"),
-    ("I will vote no on the bill", "Climate Change", "oppose"),
-    ("Leave now", "Brexit", "support"),
-    ("Leave now", "Climate Change", "oppose"),
-]
 
 SMALL = {
     "components.lstm_textcat.model.hidden_width": 8,
@@ -42,18 +32,8 @@ SMALL = {
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> dict:
-    install_extensions()
     root = tmp_path_factory.mktemp("textcat_config")
-    nlp = spacy.blank("en")
-    docs = []
-    for text, target, label in DATA:
-        doc = nlp.make_doc(text)
-        doc.cats = {"support": float(label == "support"), "oppose": float(label == "oppose")}
-        doc._.stance_target = target
-        doc._.meta = {"group": target}
-        docs.append(doc)
-    DocBin(docs=docs, store_user_data=True).to_disk(root / "train.spacy")
-    DocBin(docs=docs[:4], store_user_data=True).to_disk(root / "dev.spacy")
+    write_stance_docbins(root / "train.spacy", root / "dev.spacy")
     vectors = spacy.blank("en")
     rng = numpy.random.default_rng(0)
     for word in ["we", "support", "oppose", "motion", "vote", "yes", "no", "bill", "leave"]:
