@@ -76,9 +76,16 @@ def apply_overrides(config, overrides: Iterable[str]) -> None:
     """Set "dotted.path=JSON value" overrides on a config, in place (the
     `--set` option of the benchmark scripts)."""
     for override in overrides:
-        key, value = override.split("=", 1)
+        key, sep, value = override.partition("=")
+        if not sep:
+            sys.exit(f"--set {override!r}: expected dotted.path=JSON value")
         *parents, leaf = key.split(".")
         node = config
-        for part in parents:
-            node = node[part]
-        node[leaf] = json.loads(value)
+        try:
+            for part in parents:
+                node = node[part]
+            node[leaf] = json.loads(value)
+        except KeyError as err:
+            sys.exit(f"--set {override!r}: the config has no section {err}")
+        except json.JSONDecodeError as err:
+            sys.exit(f"--set {override!r}: the value is not JSON ({err}); quote strings, e.g. '\"chunk\"'")
