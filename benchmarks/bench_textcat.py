@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, WORK, apply_overrides, command_line, machine_description, require_shared, today, write_section  # noqa: E402
 
 CORPORA = ["handeset", "convote", "semeval"]
-NEURAL = ["textcat_bow", "mean_embed", "lstm", "bilstm", "bilstm_target"]
+NEURAL = ["textcat_bow", "mean_embed", "lstm", "bilstm", "bilstm_target", "bilstm_bow", "bilstm_target_bow"]
 BASELINES = ["majority", "party"]
 SYSTEMS = BASELINES + NEURAL
 LABELS = {
@@ -44,6 +44,18 @@ LABELS = {
     "lstm": "LSTM",
     "bilstm": "BiLSTM",
     "bilstm_target": "BiLSTM + target",
+    "bilstm_bow": "BiLSTM + BOW",
+    "bilstm_target_bow": "BiLSTM + target + BOW",
+}
+# The linear bag-of-words model: spaCy's, as the textcat_bow system trains it.
+# In the "+ BOW" systems its class scores (no output layer of its own) are
+# added to the BiLSTM's before the one softmax, and both train together.
+BOW_MODEL = {
+    "@architectures": "spacy.TextCatBOW.v3",
+    "exclusive_classes": True,
+    "length": 262144,
+    "ngram_size": 1,
+    "no_output_layer": False,
 }
 WORK_DIR = WORK / "textcat"
 CHART = ROOT / "benchmarks" / "textcat_comparison.png"
@@ -208,13 +220,7 @@ def system_config(corpus: str, system: str, vectors: Path, overrides: Sequence[s
         from spacy.cli.init_config import init_config
 
         config = init_config(lang="en", pipeline=["textcat"], optimize="efficiency", gpu=False)
-        config["components"]["textcat"]["model"] = {
-            "@architectures": "spacy.TextCatBOW.v3",
-            "exclusive_classes": True,
-            "length": 262144,
-            "ngram_size": 1,
-            "no_output_layer": False,
-        }
+        config["components"]["textcat"]["model"] = dict(BOW_MODEL)
         return config
     config = Config().from_disk(ROOT / "configs" / "lstm_textcat.cfg", interpolate=False)
     config["paths"]["vectors"] = str(vectors)
@@ -239,7 +245,9 @@ def system_config(corpus: str, system: str, vectors: Path, overrides: Sequence[s
         }
     else:
         model["bidirectional"] = system != "lstm"
-        model["use_target"] = system == "bilstm_target"
+        model["use_target"] = system in ("bilstm_target", "bilstm_target_bow")
+        if system.endswith("_bow"):
+            model["linear_model"] = dict(BOW_MODEL, no_output_layer=True)
     config["components"]["lstm_textcat"]["model"].update(settings["model"])
     apply_overrides(config, overrides)
     return config
@@ -534,7 +542,7 @@ def main() -> None:
                 result = run_baseline(corpus, system, paths)
                 if result is not None and args.study != "tuning":
                     results.append(result)
-            elif system == "bilstm_target" and corpus == "convote":
+            elif system in ("bilstm_target", "bilstm_target_bow") and corpus == "convote":
                 continue  # ConVote has no stance targets: it would be the BiLSTM again.
             else:
                 for seed in args.seeds:

@@ -531,3 +531,53 @@ def test_out_of_memory_in_predict_splits_the_batch(overfit_targets, monkeypatch)
     monkeypatch.setattr(MaskedRNN, "forward", always_oom)
     with pytest.raises(torch.cuda.OutOfMemoryError):
         nlp(_docs_with_targets(nlp, items[:1])[0])
+
+
+BOW = {
+    "@architectures": "spacy.TextCatBOW.v3",
+    "exclusive_classes": True,
+    "ngram_size": 1,
+    "no_output_layer": True,
+    "length": 4096,
+}
+
+
+@pytest.fixture(scope="module")
+def overfit_with_bow() -> Tuple[Language, List[Example]]:
+    return _trained(_model(linear_model=dict(BOW)), examples_of=_targeted_examples, steps=100)
+
+
+def test_linear_model_trains_with_the_rnn_and_round_trips(overfit_with_bow, tmp_path):
+    nlp, examples = overfit_with_bow
+    assert nlp.evaluate(examples)["cats_score"] == 1.0
+    # Both parts learned: the BOW weights moved from zero, and the scores
+    # change when the BOW part is switched off.
+    model = nlp.get_pipe("lstm_textcat").model
+    sparse = model.get_ref("linear_model").get_ref("output_layer")
+    weights = sparse.get_param("W").copy()
+    assert numpy.abs(weights).max() > 0
+    items = [(eg.reference.text, eg.reference._.stance_target) for eg in examples] + [
+        (text, None) for text in VARIED_TEXTS
+    ]
+    expected = _cats(nlp, [nlp(doc) for doc in _docs_with_targets(nlp, items)])
+    sparse.set_param("W", weights * 0)
+    assert numpy.abs(_cats(nlp, [nlp(doc) for doc in _docs_with_targets(nlp, items)]) - expected).max() > 1e-3
+    sparse.set_param("W", weights)
+
+    for batch_size in (1, 4, 1000):
+        docs = list(nlp.pipe(_docs_with_targets(nlp, items), batch_size=batch_size))
+        assert numpy.abs(_cats(nlp, docs) - expected).max() < 1e-5, batch_size
+    nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert numpy.abs(_cats(loaded, [loaded(d) for d in _docs_with_targets(loaded, items)]) - expected).max() < 1e-5
+    from_bytes = spacy.blank("en")
+    from_bytes.add_pipe("lstm_textcat", config={"model": _model(linear_model=dict(BOW))})
+    from_bytes.from_bytes(nlp.to_bytes())
+    docs = _docs_with_targets(from_bytes, items)
+    assert numpy.abs(_cats(from_bytes, [from_bytes(d) for d in docs]) - expected).max() < 1e-5
+
+
+def test_linear_model_with_its_own_softmax_is_an_error():
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match="no_output_layer = true"):
+        nlp.add_pipe("lstm_textcat", config={"model": _model(linear_model=dict(BOW, no_output_layer=False))})

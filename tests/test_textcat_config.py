@@ -116,3 +116,23 @@ def test_same_seed_gives_identical_weights(corpus):
     assert a == b
     third = _train(corpus, "seed_c", **{"system.seed": 8})
     assert (third / "model-last" / "lstm_textcat" / "model").read_bytes() != a
+
+
+def test_the_documented_linear_model_section_trains(corpus, tmp_path):
+    # The config documents, in comments, a section adding a bag-of-words
+    # model: uncomment it exactly as written and train with it.
+    lines = CONFIG.read_text(encoding="utf8").splitlines()
+    first = lines.index("#   [components.lstm_textcat.model.linear_model]")
+    section = []
+    for line in lines[first:]:
+        if not line.startswith("#   "):
+            break
+        section.append(line[len("#   ") :])
+    assert any("no_output_layer = true" in line for line in section)
+    config_path = tmp_path / "with_bow.cfg"
+    config_path.write_text(CONFIG.read_text(encoding="utf8") + "\n" + "\n".join(section) + "\n", encoding="utf8")
+    output = tmp_path / "out"
+    train(config_path, output, use_gpu=-1, overrides=_overrides(corpus))
+    nlp = spacy.load(output / "model-best")
+    assert nlp.get_pipe("lstm_textcat").model.has_ref("linear_model")
+    assert set(nlp("We support the motion").cats) == {"oppose", "support"}

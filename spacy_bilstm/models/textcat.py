@@ -71,9 +71,11 @@ def build_lstm_textcat(
     attention_width: int = 64,
     exclusive_classes: bool = True,
     nO: Optional[int] = None,
+    linear_model: Optional[Model[List[Doc], Floats2d]] = None,
 ) -> Model[List[Doc], Floats2d]:
     """Docs -> token vectors -> (target-conditioned) RNN -> pooling -> class
-    probabilities.
+    probabilities; optionally plus a linear bag-of-words model ("wide and
+    deep", as spaCy's `TextCatEnsemble` pairs a linear model with a neural one).
 
     tok2vec (Optional[Model[List[Doc], List[Floats2d]]]): Token features, e.g.
         `spacy_bilstm.WordCharEmbed.v1`, `spacy.MultiHashEmbed.v2`, or a
@@ -105,8 +107,19 @@ def build_lstm_textcat(
     exclusive_classes (bool): Softmax over classes; False for multi-label
         (a sigmoid per label).
     nO (Optional[int]): The number of labels; set by the component.
+    linear_model (Optional[Model[List[Doc], Floats2d]]): A model whose class
+        scores are added to the RNN's before the softmax (or sigmoid), e.g.
+        `spacy.TextCatBOW.v3` with `no_output_layer = true`. It reads the
+        whole document, however long (the RNN reads `max_tokens` at a time),
+        and never the target. None: the RNN alone.
     RETURNS (Model[List[Doc], Floats2d]): (n_docs, n_labels) probabilities.
     """
+    if linear_model is not None and _ends_in_activation(linear_model):
+        raise ValueError(
+            f"lstm_textcat adds the linear model's scores to its own before one softmax "
+            f"(or sigmoid), but '{linear_model.name}' outputs probabilities already. For "
+            "spacy.TextCatBOW.v3, set no_output_layer = true."
+        )
     if use_target and tok2vec is not None and "listener" in tok2vec.name:
         raise ValueError(
             "lstm_textcat with use_target = true embeds the target text with its own "
@@ -130,11 +143,14 @@ def build_lstm_textcat(
         max_target_tokens=max_target_tokens,
     )
     output_layer = Linear(nO=nO, nI=encoder.get_dim("nO"))
+    layers = [embed, encoder, output_layer, Probabilities(exclusive_classes)]
+    if linear_model is not None:
+        layers.append(linear_model)
     model = Model(
         "lstm_textcat",
         _lstm_textcat_forward,
         init=_init,
-        layers=[embed, encoder, output_layer, Probabilities(exclusive_classes)],
+        layers=layers,
         dims={"nO": nO},
         attrs={"exclusive_classes": exclusive_classes, "use_target": use_target},
     )
@@ -143,7 +159,15 @@ def build_lstm_textcat(
     model.set_ref("embed", embed)
     model.set_ref("encoder", encoder)
     model.set_ref("output_layer", output_layer)
+    if linear_model is not None:
+        model.set_ref("linear_model", linear_model)
     return model
+
+
+def _ends_in_activation(model: Model) -> bool:
+    # spaCy's linear text classifiers end in a softmax or logistic layer
+    # unless built with no_output_layer = true.
+    return any(layer.name in ("softmax_activation", "logistic", "softmax") for layer in model.walk())
 
 
 @registry.architectures("spacy_bilstm.MeanEmbedTextCat.v1")
@@ -242,7 +266,7 @@ def _output_width(model: Model) -> Optional[int]:
 
 
 def _init(model: Model[List[Doc], Floats2d], X: Optional[List[Doc]] = None, Y=None) -> None:
-    embed, encoder, output_layer, probabilities = model.layers
+    embed, encoder, output_layer, probabilities = model.layers[:4]
     docs = list(X) if X else None
     if docs and model.attrs["use_target"]:
         docs = docs + target_docs(docs)[0]
@@ -254,12 +278,19 @@ def _init(model: Model[List[Doc], Floats2d], X: Optional[List[Doc]] = None, Y=No
     probabilities.initialize()
     if output_layer.has_dim("nO"):
         model.set_dim("nO", output_layer.get_dim("nO"), force=True)
+    if model.has_ref("linear_model"):
+        linear = model.get_ref("linear_model")
+        # spaCy's linear models keep the layer that owns nO as a ref.
+        owner = linear.get_ref("output_layer") if linear.has_ref("output_layer") else linear
+        if output_layer.has_dim("nO") and not owner.has_dim("nO"):
+            owner.set_dim("nO", output_layer.get_dim("nO"))
+        linear.initialize(X=list(X) if X else None)
 
 
 def _lstm_textcat_forward(
     model: Model[List[Doc], Floats2d], docs: List[Doc], is_train: bool
 ) -> Tuple[Floats2d, Callable]:
-    embed, encoder, output_layer, probabilities = model.layers
+    embed, encoder, output_layer, probabilities = model.layers[:4]
     if not docs:
         return model.ops.alloc2f(0, output_layer.get_dim("nO")), lambda dY: []
     if model.attrs["use_target"]:
@@ -269,10 +300,19 @@ def _lstm_textcat_forward(
     vectors, backprop_embed = embed(docs + targets, is_train)
     pooled, backprop_encoder = encoder((vectors[: len(docs)], vectors[len(docs) :], doc_target), is_train)
     scores, backprop_output = output_layer(pooled, is_train)
+    backprop_linear = None
+    if model.has_ref("linear_model"):
+        linear_scores, backprop_linear = model.get_ref("linear_model")(docs, is_train)
+        # spaCy's linear models run on the CPU (with_cpu): bring their scores
+        # to where the RNN's are.
+        scores = scores + model.ops.asarray2f(linear_scores)
     Y, backprop_probabilities = probabilities(scores, is_train)
 
     def backprop(dY: Floats2d) -> List[Doc]:
-        d_docs, d_targets, _ = backprop_encoder(backprop_output(backprop_probabilities(dY)))
+        d_scores = backprop_probabilities(dY)
+        if backprop_linear is not None:
+            backprop_linear(d_scores)
+        d_docs, d_targets, _ = backprop_encoder(backprop_output(d_scores))
         backprop_embed(list(d_docs) + list(d_targets))
         return []
 
