@@ -93,7 +93,8 @@ def system_config(system: str, vectors: Path = None, overrides: tuple = ()):
 
 
 def train_and_score(
-    system: str, paths: dict, budget: float, vectors: str, eval_every: float, out: Path, overrides: tuple = ()
+    system: str, paths: dict, budget: float, vectors: str, eval_every: float, out: Path, overrides: tuple = (),
+    seed: int = 0,
 ) -> None:
     """Child process: train for `budget` seconds, keep the best dev model,
     score it on test and time inference. Writes a JSON result to `out`."""
@@ -113,7 +114,8 @@ def train_and_score(
     config["paths"]["train"] = config["corpora"]["train"]["path"] = str(paths["train"])
     config["paths"]["dev"] = config["corpora"]["dev"]["path"] = str(paths["dev"])
     config["paths"]["vectors"] = config["initialize"]["vectors"] = vectors or None
-    fix_random_seed(0)
+    config["system"]["seed"] = config["training"]["seed"] = seed
+    fix_random_seed(seed)
     nlp = init_nlp(config)
     T = registry.resolve(nlp.config["training"], schema=None)
     train_corpus, dev_corpus = resolve_dot_names(nlp.config, [T["train_corpus"], T["dev_corpus"]])
@@ -124,7 +126,7 @@ def train_and_score(
     optimizer = T["optimizer"]
     batcher = T["batcher"]
     dropout = T["dropout"]
-    rng = random.Random(0)
+    rng = random.Random(seed)
     trained, steps, epochs = 0.0, 0, 0
     best_f, best_bytes, curve = -1.0, None, []
     next_eval = eval_every
@@ -164,6 +166,7 @@ def train_and_score(
         timings.append(time.process_time() - start)
     result = {
         "system": system,
+        "seed": seed,
         "vectors": bool(vectors),
         "overrides": list(overrides) if system == "bilstm_ner" else [],
         "budget_s": budget,
@@ -187,11 +190,12 @@ def train_and_score(
 def render(results: list, budget: float, loads: list, jobs: int = 1) -> str:
     types = ["PER", "LOC", "ORG", "MISC"]
     lines = [
-        "## CoNLL-2003 NER: `bilstm_ner` vs spaCy's `ner`",
+        "## CoNLL-2003 NER: `bilstm_ner` vs spaCy's `ner`"
+        + (f", repeated with seed {results[0]['seed']}" if results[0].get("seed") else ""),
         "",
         f"Command: `{command_line()}`  ",
         f"Machine: {machine_description()}  ",
-        f"Date: {today()}; one thread per system, {jobs} system{'s' if jobs > 1 else ''} at a time; training budget {budget:.0f} CPU seconds "
+        f"Date: {today()}; seed {results[0].get('seed', 0)}; one thread per system, {jobs} system{'s' if jobs > 1 else ''} at a time; training budget {budget:.0f} CPU seconds "
         f"each (dev evaluation not charged); words/s are per CPU second. Load average after "
         f"each system: {', '.join(loads)} (the machine was shared, hence CPU-time budgets).",
         "",
@@ -227,6 +231,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1,
                         help="systems trained at once (budgets are CPU seconds, so this is fair on idle cores)")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave RESULTS.md alone")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every system's initialisation and data order")
     parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--vectors-path", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -234,17 +239,19 @@ def main() -> None:
     paths = prepare_data(WORK)
     if args.child:
         train_and_score(
-            args.child[0], paths, args.budget, args.vectors_path, args.eval_every, Path(args.child[1]), tuple(args.set)
+            args.child[0], paths, args.budget, args.vectors_path, args.eval_every, Path(args.child[1]), tuple(args.set),
+            seed=args.seed,
         )
         return
     vectors = str(prepare_vectors(WORK)) if args.vectors else ""
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     suffix = ("_vectors" if vectors else "") + ("_" + "_".join(args.set).replace("/", "-") if args.set else "")
+    suffix += f"_seed{args.seed}" if args.seed else ""
     outs, loads, running = {}, {}, []
     for system in args.systems:
         outs[system] = WORK / f"ner_{system}{suffix}.json"
         cmd = [sys.executable, __file__, "--child", system, str(outs[system]), "--budget", str(args.budget),
-               "--eval-every", str(args.eval_every), "--vectors-path", vectors, "--set", *args.set]
+               "--eval-every", str(args.eval_every), "--vectors-path", vectors, "--seed", str(args.seed), "--set", *args.set]
         print(f"== {system}: training for {args.budget:.0f} CPU s", flush=True)
         running.append((system, subprocess.Popen(cmd, env=env)))
         while len(running) >= args.jobs or (running and system == args.systems[-1]):

@@ -442,7 +442,10 @@ def render_section() -> str:
         "`textcat` is its efficiency config with `spacy.TextCatBOW.v3`. Macro P/R/F1 over all "
         "labels; SemEval F = mean F1(FAVOR, AGAINST), the official measure, over all targets "
         "pooled. Party only = the majority label of the speaker's party in training. ConVote has "
-        "no stance targets, so it has no BiLSTM + target row.",
+        "no stance targets, so it has no BiLSTM + target rows. \"+ BOW\": the same `lstm_textcat` "
+        "with a `linear_model`, spaCy's `TextCatBOW.v3` as the BOW row trains it but without its "
+        "own softmax; its class scores are added to the BiLSTM's and both train together, with "
+        "the `lstm_textcat` optimizer and batches.",
         "",
     ]
     for name in STUDIES:

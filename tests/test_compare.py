@@ -114,3 +114,20 @@ def test_ablations_change_one_setting_of_the_reference(compare):
     for name in variants:
         changed = {k for k, v in compare.ABLATIONS[name][1].items() if reference[k] != v}
         assert len(changed) == 1 or name == "emb_random", (name, changed)
+
+
+@pytest.mark.parametrize("system", ["bilstm_bow", "bilstm_target_bow"])
+def test_bench_bow_systems_build_an_lstm_textcat_with_a_linear_model(compare, system):
+    import bench_textcat
+    import spacy
+    from spacy.util import load_model_from_config
+
+    config = bench_textcat.system_config("semeval", system, Path("unused-vectors"), [])
+    model = config["components"]["lstm_textcat"]["model"]
+    assert model["linear_model"]["no_output_layer"] is True
+    assert model["use_target"] is (system == "bilstm_target_bow")
+    config["paths"]["vectors"] = None
+    config["initialize"]["vectors"] = None
+    nlp = load_model_from_config(Config(config).interpolate(), auto_fill=True)
+    assert isinstance(nlp, spacy.language.Language)
+    assert nlp.get_pipe("lstm_textcat").model.has_ref("linear_model")
