@@ -376,6 +376,38 @@ def _mean_sd(values: Sequence[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
+def target_check(results: List[Dict]) -> List[str]:
+    """Issue 3's target over seed means: per corpus, the best `lstm_textcat`
+    system against spaCy's bag-of-words `textcat`, by the corpus's measure."""
+    import statistics
+
+    groups: Dict[Tuple[str, str], List[float]] = {}
+    for r in results:
+        key = "semeval_f" if r["corpus"] == "semeval" else "macro_f"
+        groups.setdefault((r["corpus"], r["system"]), []).append(r[key])
+    means: Dict[Tuple[str, str], float] = {k: statistics.mean(v) for k, v in groups.items()}
+    lines = [
+        "Target check (seed means; SemEval F for SemEval, macro F1 otherwise): the best "
+        "`lstm_textcat` system against bag-of-words.",
+        "",
+        "| corpus | bag-of-words | best lstm_textcat system | its score | ahead |",
+        "|---|---|---|---|---|",
+    ]
+    ahead = 0
+    corpora = [c for c in CORPORA if (c, "textcat_bow") in means]
+    for corpus in corpora:
+        ours = {s: m for (c, s), m in means.items() if c == corpus and s not in BASELINES + ["textcat_bow"]}
+        if not ours:
+            continue
+        best = max(sorted(ours), key=ours.get)
+        bow = means[corpus, "textcat_bow"]
+        wins = ours[best] > bow
+        ahead += wins
+        lines.append(f"| {corpus} | {bow:.3f} | {LABELS[best]} | {ours[best]:.3f} | {'yes' if wins else 'no'} |")
+    lines += ["", f"Ahead on {ahead} of {len(corpora)} corpora (target: 2 of 3)."]
+    return lines
+
+
 def render_study(name: str, study: Dict) -> List[str]:
     meta, results = study["meta"], study["results"]
     commands = "; ".join(f"`{c}`" for c in meta["commands"])
@@ -451,7 +483,10 @@ def render_section() -> str:
     for name in STUDIES:
         path = WORK_DIR / f"study_{name}.json"
         if path.exists():
-            lines += render_study(name, json.loads(path.read_text())) + [""]
+            study = json.loads(path.read_text())
+            lines += render_study(name, study) + [""]
+            if name == "seeds":
+                lines += target_check(study["results"]) + [""]
     lines.append("![textcat comparison](textcat_comparison.png)")
     return "\n".join(lines) + "\n"
 

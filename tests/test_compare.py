@@ -131,3 +131,21 @@ def test_bench_bow_systems_build_an_lstm_textcat_with_a_linear_model(compare, sy
     nlp = load_model_from_config(Config(config).interpolate(), auto_fill=True)
     assert isinstance(nlp, spacy.language.Language)
     assert nlp.get_pipe("lstm_textcat").model.has_ref("linear_model")
+
+
+def test_textcat_target_check_compares_the_best_system_with_bag_of_words(compare):
+    import bench_textcat
+
+    def row(corpus, system, score):
+        key = "semeval_f" if corpus == "semeval" else "macro_f"
+        return {"corpus": corpus, "system": system, key: score}
+
+    results = [
+        row("handeset", "textcat_bow", 0.60), row("handeset", "bilstm", 0.55), row("handeset", "bilstm_bow", 0.62),
+        row("handeset", "bilstm_bow", 0.64), row("convote", "textcat_bow", 0.70), row("convote", "bilstm", 0.69),
+        row("convote", "majority", 0.90),  # a baseline is never "our" best system
+    ]
+    lines = bench_textcat.target_check(results)
+    assert "| handeset | 0.600 | BiLSTM + BOW | 0.630 | yes |" in lines
+    assert "| convote | 0.700 | BiLSTM | 0.690 | no |" in lines
+    assert lines[-1] == "Ahead on 1 of 2 corpora (target: 2 of 3)."
