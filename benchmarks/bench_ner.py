@@ -167,7 +167,7 @@ def train_and_score(
     result = {
         "system": system,
         "seed": seed,
-        "vectors": bool(vectors),
+        "vectors": _vectors_name(vectors),
         "overrides": list(overrides) if system == "bilstm_ner" else [],
         "budget_s": budget,
         "train_s": round(trained, 1),
@@ -185,6 +185,21 @@ def train_and_score(
         "curve": curve,
     }
     out.write_text(json.dumps(result, indent=2))
+
+
+def _vectors_name(vectors: str) -> str:
+    # "" (none), "glove" (the GloVe 50d table this script builds) or the
+    # name of the pipeline directory the vectors come from.
+    if not vectors:
+        return ""
+    return "glove" if Path(vectors).resolve() == (WORK / "glove50_lower").resolve() else Path(vectors).name
+
+
+def _vectors_label(name) -> str:
+    # Results written before the vectors were named hold True or False.
+    if name is True or name == "glove":
+        return "GloVe 50d"
+    return name or "none"
 
 
 def render(results: list, budget: float, loads: list, jobs: int = 1) -> str:
@@ -210,7 +225,7 @@ def render(results: list, budget: float, loads: list, jobs: int = 1) -> str:
         per = r["test"]["per_type"]
         name = r["system"] + (f" ({', '.join(r['overrides'])})" if r.get("overrides") else "")
         lines.append(
-            f"| {name} | {'GloVe 50d' if r['vectors'] else 'none'} | {r['steps']} | {r['epochs']} | "
+            f"| {name} | {_vectors_label(r['vectors'])} | {r['steps']} | {r['epochs']} | "
             f"{100 * r['best_dev_f']:.2f} | {100 * r['test']['p']:.2f} | {100 * r['test']['r']:.2f} | "
             f"**{100 * r['test']['f']:.2f}** | "
             + " | ".join(f"{100 * per.get(t, {}).get('f', 0.0):.1f}" for t in types)
@@ -224,6 +239,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=600.0, help="training seconds per system")
     parser.add_argument("--eval-every", type=float, default=60.0, help="training seconds between dev evaluations")
     parser.add_argument("--vectors", action="store_true", help="also give every system GloVe 50d vectors")
+    parser.add_argument("--vectors-from", default="", metavar="PIPELINE",
+                        help="give every system this pipeline's vectors instead (e.g. en_core_web_md)")
     parser.add_argument("--systems", nargs="*", default=SYSTEMS, choices=SYSTEMS)
     parser.add_argument("--section", default=None, help="RESULTS.md section name (default ner or ner_vectors)")
     parser.add_argument("--set", nargs="*", default=[], metavar="PATH=JSON",
@@ -243,9 +260,14 @@ def main() -> None:
             seed=args.seed,
         )
         return
-    vectors = str(prepare_vectors(WORK)) if args.vectors else ""
+    if args.vectors_from:
+        vectors = str(Path(args.vectors_from).resolve())
+        if not (Path(vectors) / "vocab" / "vectors").exists():
+            sys.exit(f"--vectors-from {args.vectors_from}: no vocab/vectors in it (give a spaCy pipeline directory)")
+    else:
+        vectors = str(prepare_vectors(WORK)) if args.vectors else ""
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    suffix = ("_vectors" if vectors else "") + ("_" + "_".join(args.set).replace("/", "-") if args.set else "")
+    suffix = (f"_{_vectors_name(vectors)}" if vectors else "") + ("_" + "_".join(args.set).replace("/", "-") if args.set else "")
     suffix += f"_seed{args.seed}" if args.seed else ""
     outs, loads, running = {}, {}, []
     for system in args.systems:

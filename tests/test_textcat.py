@@ -581,3 +581,32 @@ def test_linear_model_with_its_own_softmax_is_an_error():
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="no_output_layer = true"):
         nlp.add_pipe("lstm_textcat", config={"model": _model(linear_model=dict(BOW, no_output_layer=False))})
+
+
+@pytest.mark.parametrize("finetune", [False, True])
+def test_static_vectors_looked_up_by_lower_round_trip(finetune, tmp_path):
+    # spaCy 3.8 saves no lookup attribute for a default-mode table, so a
+    # lower-cased table is read by ORTH once loaded; vectors_attr fixes the
+    # lookup in the model itself, and a fine-tuned correction loads back.
+    from spacy.vectors import Vectors
+
+    fix_random_seed(0)
+    nlp = spacy.blank("en")
+    words = ["support", "oppose", "vote", "yes", "no", "bill", "motion", "great", "terrible"]
+    data = numpy.random.default_rng(0).normal(size=(len(words), 8)).astype("float32")
+    nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=data, keys=words, attr="LOWER")
+    model = _model(
+        include_static_vectors=True, finetune_vectors=finetune, vectors_width=8, vectors_attr="LOWER", tok2vec=None
+    )
+    nlp.add_pipe("lstm_textcat", config={"model": model})
+    examples = _examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(30):
+        nlp.update(examples, sgd=optimizer)
+    texts = ["VOTE YES", "Vote No", "A Great Bill"]
+    expected = _cats(nlp, [nlp(t) for t in texts])
+    # Upper-case words find their lower-case rows: they are not all zero.
+    assert _cats(nlp, [nlp("VOTE YES")]).tolist() != _cats(nlp, [nlp("QQQ ZZZ")]).tolist()
+    nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert numpy.abs(_cats(loaded, [loaded(t) for t in texts]) - expected).max() < 1e-5

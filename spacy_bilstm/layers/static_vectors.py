@@ -11,7 +11,7 @@ pretrained vectors.
 from typing import Callable, List, Optional, Tuple, cast
 
 import numpy
-from spacy.attrs import ORTH
+from spacy.attrs import IDS, ORTH
 from spacy.tokens import Doc
 from spacy.vectors import Mode, Vectors
 from thinc.api import HashEmbed, Model, glorot_uniform_init, zero_init
@@ -21,21 +21,31 @@ InT = List[Doc]
 OutT = List[Floats2d]
 
 
-def StaticVectorsEmbed(nO: int, finetune: bool = False, finetune_rows: int = 20000) -> Model[InT, OutT]:
+def StaticVectorsEmbed(
+    nO: int, finetune: bool = False, finetune_rows: int = 20000, attr: Optional[str] = None
+) -> Model[InT, OutT]:
     """Project each token's static vector (zero if it has none) to width `nO`.
 
-    The vectors are looked up by the attribute the table was built with
-    (`spacy init vectors --attr LOWER` makes "Labour" find "labour").
+    The vectors are looked up by `attr`, or by the attribute the table says
+    it was built with. Give `attr` for lower-cased vectors such as GloVe:
+    spaCy 3.8 saves a default-mode table's attribute nowhere, so a table made
+    with `spacy init vectors --attr LOWER` is looked up by ORTH once loaded
+    from disk, and "Labour" no longer finds "labour".
 
     nO (int): Output width.
     finetune (bool): Learn a correction to the pretrained vectors.
     finetune_rows (int): Rows of the hashed correction table.
+    attr (Optional[str]): The token attribute to look vectors up by, e.g.
+        "LOWER"; None for the table's own.
     RETURNS (Model[List[Doc], List[Floats2d]]): One (n_tokens, nO) array per doc.
     """
+    if attr is not None and attr.upper() not in IDS:
+        raise ValueError(f"Unknown vectors attribute {attr!r}: use a spaCy token attribute such as 'LOWER' or 'ORTH'.")
     layers = []
     if finetune:
-        # nO of the correction table is the vectors' width, known at init.
-        layers.append(HashEmbed(nO=1, nV=finetune_rows, column=0, initializer=zero_init, seed=17))
+        # nO of the correction table is the vectors' width, set at init; left
+        # unset until then so that loading a saved model can set it.
+        layers.append(HashEmbed(nO=None, nV=finetune_rows, column=0, initializer=zero_init, seed=17))  # type: ignore[arg-type]
     return Model(
         "static_vectors_embed",
         _forward,
@@ -43,7 +53,7 @@ def StaticVectorsEmbed(nO: int, finetune: bool = False, finetune_rows: int = 200
         layers=layers,
         params={"W": None},
         dims={"nO": nO, "nM": None},
-        attrs={"finetune": finetune},
+        attrs={"finetune": finetune, "vectors_attr": attr.upper() if attr else None},
     )
 
 
@@ -56,7 +66,7 @@ def _init(model: Model[InT, OutT], X: Optional[InT] = None, Y=None) -> None:
     width = vectors.shape[1] if vectors is not None else 0
     if not width:
         raise ValueError(
-            "The text classifier uses static vectors (include_static_vectors = true), "
+            "The model uses static vectors (include_static_vectors = true), "
             "but the vocab has none. Set [initialize] vectors to a pipeline with "
             "vectors (e.g. the output of `spacy init vectors en glove.6B.50d.txt.gz "
             "OUT --attr LOWER`), or set include_static_vectors = false."
@@ -73,7 +83,8 @@ def _init(model: Model[InT, OutT], X: Optional[InT] = None, Y=None) -> None:
 
 def _lookup(model: Model, docs: InT) -> Tuple[Floats2d, numpy.ndarray]:
     vectors = docs[0].vocab.vectors
-    key_attr = getattr(vectors, "attr", ORTH)
+    name = model.attrs.get("vectors_attr")
+    key_attr = IDS[name] if name else getattr(vectors, "attr", ORTH)
     # Keys stay on the CPU: the key-to-row map of the table is a CPU hash map.
     keys = numpy.concatenate([cast(Ints1d, doc.to_array(key_attr)) for doc in docs]).astype(
         "uint64"

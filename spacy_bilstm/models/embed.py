@@ -1,5 +1,5 @@
 """Token features: spaCy's hashed embeddings plus byte-level character CNN."""
-from typing import List
+from typing import List, Optional
 
 from spacy.ml.models.tok2vec import MultiHashEmbed
 from spacy.tokens import Doc
@@ -8,6 +8,7 @@ from thinc.api import Model, chain, concatenate
 from thinc.types import Floats2d
 
 from ..layers.char_cnn import CharCNN
+from ..layers.static_vectors import StaticVectorsEmbed
 from ..layers.word_dropout import WordDropout
 
 
@@ -22,13 +23,20 @@ def build_word_char_embed(
     char_window: int = 3,
     char_max_bytes: int = 20,
     word_dropout: float = 0.0,
+    finetune_vectors: bool = False,
+    vectors_width: int = 64,
+    vectors_attr: Optional[str] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Embed each token from hashed lexical attributes, optional static
     vectors, and the bytes of its text.
 
     The word part is spaCy's `MultiHashEmbed`: the NORM, PREFIX, SUFFIX and
     SHAPE hash embeddings (and the static vectors of `[initialize] vectors`,
-    frozen, with a learned projection) mixed to `width`. The character part
+    frozen, with a learned projection) mixed to `width`. With
+    `finetune_vectors` or `vectors_attr`, the static vectors are embedded
+    apart instead (`StaticVectorsEmbed`: looked up by `vectors_attr`,
+    optionally with a learned correction for the words seen in training),
+    projected to `vectors_width` and concatenated. The character part
     (a CNN over UTF-8 bytes) sees spellings the hash tables collapse, which
     matters for rare names.
 
@@ -43,11 +51,30 @@ def build_word_char_embed(
     word_dropout (float): While training, the probability of zeroing a
         token's whole word part (hash embeddings and static vectors), so that
         the model learns to use spelling and context for unseen names.
-    RETURNS (Model[List[Doc], List[Floats2d]]): Width `width + char_width`.
+    finetune_vectors (bool): Fine-tune the static vectors (a hashed
+        correction added to each vector, see `StaticVectorsEmbed`) instead of
+        keeping them frozen. Needs include_static_vectors = true.
+    vectors_width (int): Width of the projected static vectors when embedded apart.
+    vectors_attr (Optional[str]): Look the static vectors up by this token
+        attribute ("LOWER" for GloVe): spaCy 3.8 does not save the attribute
+        of `spacy init vectors --attr LOWER` (see `StaticVectorsEmbed`).
+        None: the table's own, through spaCy's `MultiHashEmbed` unless
+        fine-tuned.
+    RETURNS (Model[List[Doc], List[Floats2d]]): Width `width + char_width`,
+        plus `vectors_width` when the vectors are embedded apart.
     """
+    apart = finetune_vectors or vectors_attr is not None
+    if apart and not include_static_vectors:
+        raise ValueError("finetune_vectors and vectors_attr need include_static_vectors = true.")
     word = MultiHashEmbed(
-        width=width, attrs=attrs, rows=rows, include_static_vectors=include_static_vectors
+        width=width,
+        attrs=attrs,
+        rows=rows,
+        include_static_vectors=include_static_vectors and not apart,
     )
+    if apart:
+        word = concatenate(word, StaticVectorsEmbed(vectors_width, finetune=finetune_vectors, attr=vectors_attr))
+        width += vectors_width
     if word_dropout > 0.0:
         word = chain(word, WordDropout(word_dropout))
     if char_width <= 0:

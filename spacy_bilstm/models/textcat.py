@@ -72,6 +72,7 @@ def build_lstm_textcat(
     exclusive_classes: bool = True,
     nO: Optional[int] = None,
     linear_model: Optional[Model[List[Doc], Floats2d]] = None,
+    vectors_attr: Optional[str] = None,
 ) -> Model[List[Doc], Floats2d]:
     """Docs -> token vectors -> (target-conditioned) RNN -> pooling -> class
     probabilities; optionally plus a linear bag-of-words model ("wide and
@@ -112,6 +113,9 @@ def build_lstm_textcat(
         `spacy.TextCatBOW.v3` with `no_output_layer = true`. It reads the
         whole document, however long (the RNN reads `max_tokens` at a time),
         and never the target. None: the RNN alone.
+    vectors_attr (Optional[str]): Look the static vectors up by this token
+        attribute ("LOWER" for GloVe; spaCy 3.8 does not save the attribute
+        given to `spacy init vectors --attr`); None for the table's own.
     RETURNS (Model[List[Doc], Floats2d]): (n_docs, n_labels) probabilities.
     """
     if linear_model is not None and _ends_in_activation(linear_model):
@@ -127,7 +131,7 @@ def build_lstm_textcat(
             "model its own embedding (spacy_bilstm.WordCharEmbed.v1 or "
             "spacy.MultiHashEmbed.v2), or set use_target = false."
         )
-    embed = _features(tok2vec, include_static_vectors, finetune_vectors, vectors_width)
+    embed = _features(tok2vec, include_static_vectors, finetune_vectors, vectors_width, vectors_attr)
     encoder = RecurrentDocEncoder(
         embed.get_dim("nO"),
         hidden_width,
@@ -180,6 +184,7 @@ def build_mean_embed_textcat(
     vectors_width: int = 64,
     exclusive_classes: bool = True,
     nO: Optional[int] = None,
+    vectors_attr: Optional[str] = None,
 ) -> Model[List[Doc], Floats2d]:
     """The baseline: averaged token embeddings -> dense ReLU layer -> softmax
     (or sigmoid). It ignores stance targets.
@@ -195,9 +200,11 @@ def build_mean_embed_textcat(
     vectors_width (int): Width of the projected static vectors.
     exclusive_classes (bool): Softmax over classes; False for multi-label.
     nO (Optional[int]): The number of labels; set by the component.
+    vectors_attr (Optional[str]): Look the static vectors up by this token
+        attribute ("LOWER" for GloVe); None for the table's own.
     RETURNS (Model[List[Doc], Floats2d]): (n_docs, n_labels) probabilities.
     """
-    embed = _features(tok2vec, include_static_vectors, finetune_vectors, vectors_width)
+    embed = _features(tok2vec, include_static_vectors, finetune_vectors, vectors_width, vectors_attr)
     width = embed.get_dim("nO")
     layers = [embed, MeanPool(), FixedDropout(dropout)]
     if hidden_width > 0:
@@ -219,6 +226,7 @@ def _features(
     include_static_vectors: bool,
     finetune_vectors: bool,
     vectors_width: int,
+    vectors_attr: Optional[str] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     parts = []
     if tok2vec is not None:
@@ -232,9 +240,9 @@ def _features(
             tok2vec.set_dim("nO", width)
         parts.append(tok2vec)
     if include_static_vectors:
-        parts.append(StaticVectorsEmbed(vectors_width, finetune=finetune_vectors))
-    elif finetune_vectors:
-        raise ValueError("finetune_vectors = true needs include_static_vectors = true.")
+        parts.append(StaticVectorsEmbed(vectors_width, finetune=finetune_vectors, attr=vectors_attr))
+    elif finetune_vectors or vectors_attr is not None:
+        raise ValueError("finetune_vectors and vectors_attr need include_static_vectors = true.")
     if not parts:
         raise ValueError(
             "The text classifier has no token features: give it a tok2vec, or set "
