@@ -40,7 +40,9 @@ def StaticVectorsEmbed(
     RETURNS (Model[List[Doc], List[Floats2d]]): One (n_tokens, nO) array per doc.
     """
     if attr is not None and attr.upper() not in IDS:
-        raise ValueError(f"Unknown vectors attribute {attr!r}: use a spaCy token attribute such as 'LOWER' or 'ORTH'.")
+        raise ValueError(
+            f"Unknown vectors attribute {attr!r}: use a spaCy token attribute such as 'LOWER' or 'ORTH'."
+        )
     layers = []
     if finetune:
         # nO of the correction table is the vectors' width, set at init; left

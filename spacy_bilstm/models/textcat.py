@@ -118,7 +118,7 @@ def build_lstm_textcat(
         given to `spacy init vectors --attr`); None for the table's own.
     RETURNS (Model[List[Doc], Floats2d]): (n_docs, n_labels) probabilities.
     """
-    if linear_model is not None and _ends_in_activation(linear_model):
+    if linear_model is not None and _has_output_activation(linear_model):
         raise ValueError(
             f"lstm_textcat adds the linear model's scores to its own before one softmax "
             f"(or sigmoid), but '{linear_model.name}' outputs probabilities already. For "
@@ -168,7 +168,7 @@ def build_lstm_textcat(
     return model
 
 
-def _ends_in_activation(model: Model) -> bool:
+def _has_output_activation(model: Model) -> bool:
     # spaCy's linear text classifiers end in a softmax or logistic layer
     # unless built with no_output_layer = true.
     return any(layer.name in ("softmax_activation", "logistic", "softmax") for layer in model.walk())
