@@ -238,9 +238,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=float, default=600.0, help="training seconds per system")
     parser.add_argument("--eval-every", type=float, default=60.0, help="training seconds between dev evaluations")
-    parser.add_argument("--vectors", action="store_true", help="also give every system GloVe 50d vectors")
-    parser.add_argument("--vectors-from", default="", metavar="PIPELINE",
-                        help="give every system this pipeline's vectors instead (e.g. en_core_web_md)")
+    vectors_choice = parser.add_mutually_exclusive_group()
+    vectors_choice.add_argument("--vectors", action="store_true", help="also give every system GloVe 50d vectors")
+    vectors_choice.add_argument("--vectors-from", default="", metavar="PIPELINE",
+                                help="give every system this pipeline's vectors instead (e.g. en_core_web_md)")
     parser.add_argument("--systems", nargs="*", default=SYSTEMS, choices=SYSTEMS)
     parser.add_argument("--section", default=None, help="RESULTS.md section name (default ner or ner_vectors)")
     parser.add_argument("--set", nargs="*", default=[], metavar="PATH=JSON",

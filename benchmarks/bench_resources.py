@@ -237,12 +237,9 @@ def _child(kind: str, arg: str, out: Path) -> None:
     out.write_text(json.dumps(result))
 
 
-REUSE = False
-
-
-def _run(kind: str, arg: str) -> dict:
+def _run(kind: str, arg: str, reuse: bool = False) -> dict:
     out = WORK / f"resources_{kind}_{arg.replace(':', '_')}.json"
-    if REUSE and out.exists():
+    if reuse and out.exists():
         print(f"reusing {out}", flush=True)
     else:
         subprocess.run([sys.executable, __file__, "--child", kind, arg, str(out)], check=True)
@@ -257,17 +254,15 @@ def main() -> None:
                         help="use the results of earlier runs where their JSON exists (delete one to rerun it)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    global REUSE
-    REUSE = args.reuse
     WORK.mkdir(parents=True, exist_ok=True)
     if args.child:
         _child(args.child[0], args.child[1], Path(args.child[2]))
         return
-    doc = _run("long_document", "-")
-    textcat_doc = _run("long_document_textcat", "-")
-    stream = _run("long_stream", str(args.docs))
+    doc = _run("long_document", "-", args.reuse)
+    textcat_doc = _run("long_document_textcat", "-", args.reuse)
+    stream = _run("long_stream", str(args.docs), args.reuse)
     systems = ("bilstm_ner", "bilstm_ner_untrimmed", "spacy_torch_bilstm")
-    train = [_run("training", f"{system}:{args.steps}") for system in systems]
+    train = [_run("training", f"{system}:{args.steps}", args.reuse) for system in systems]
     lines = [
         "## Bounded resources",
         "",

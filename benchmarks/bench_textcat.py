@@ -36,6 +36,8 @@ CORPORA = ["handeset", "convote", "semeval"]
 NEURAL = ["textcat_bow", "mean_embed", "lstm", "bilstm", "bilstm_target", "bilstm_bow", "bilstm_target_bow"]
 BASELINES = ["majority", "party"]
 SYSTEMS = BASELINES + NEURAL
+# The systems that read `doc._.stance_target`.
+TARGET_SYSTEMS = ("bilstm_target", "bilstm_target_bow")
 LABELS = {
     "majority": "majority class",
     "party": "party only",
@@ -245,7 +247,7 @@ def system_config(corpus: str, system: str, vectors: Path, overrides: Sequence[s
         }
     else:
         model["bidirectional"] = system != "lstm"
-        model["use_target"] = system in ("bilstm_target", "bilstm_target_bow")
+        model["use_target"] = system in TARGET_SYSTEMS
         if system.endswith("_bow"):
             model["linear_model"] = dict(BOW_MODEL, no_output_layer=True)
     config["components"]["lstm_textcat"]["model"].update(settings["model"])
@@ -583,7 +585,7 @@ def main() -> None:
                 result = run_baseline(corpus, system, paths)
                 if result is not None and args.study != "tuning":
                     results.append(result)
-            elif system in ("bilstm_target", "bilstm_target_bow") and corpus == "convote":
+            elif system in TARGET_SYSTEMS and corpus == "convote":
                 continue  # ConVote has no stance targets: it would be the BiLSTM again.
             else:
                 for seed in args.seeds:
