@@ -1,12 +1,18 @@
 """A thinc layer embedding tokens with the vocab's static vectors.
 
 spaCy's own `StaticVectors` keeps the table frozen. Here the table can also
-be fine-tuned: a hashed correction table, initialised to zero, is added to
-each token's vector before the projection. Its rows are learned only for the
-words that occur in training, exactly the rows that fine-tuning the table
-itself would change, without copying a 400,000-row table into the model (and
-into every saved pipeline). Words never seen in training keep their
-pretrained vectors.
+be fine-tuned: a correction, initialised to zero, is added to each token's
+vector before the projection. The correction has one row per row of the
+vectors table, for the first `finetune_rows` rows (GloVe, word2vec and
+spaCy's pruned tables are sorted by frequency, so these are the common
+words), and not for the rest, which stay frozen. It is indexed by the
+table's own row, not hashed: a row changes only when a word that reads it
+occurs in training, so words never seen in training keep their pretrained
+vectors exactly. (A hashed correction would hand every unseen word the sum
+of rows learned for other words, which is noise exactly where the
+pretrained vectors should help most.) The shared table itself is never
+written to, and the model saves only the correction, not a copy of a
+400,000-row table.
 """
 from typing import Callable, List, Optional, Tuple, cast
 
@@ -14,7 +20,7 @@ import numpy
 from spacy.attrs import IDS, ORTH
 from spacy.tokens import Doc
 from spacy.vectors import Mode, Vectors
-from thinc.api import HashEmbed, Model, glorot_uniform_init, zero_init
+from thinc.api import Model, glorot_uniform_init
 from thinc.types import Floats2d, Ints1d
 
 InT = List[Doc]
@@ -22,7 +28,7 @@ OutT = List[Floats2d]
 
 
 def StaticVectorsEmbed(
-    nO: int, finetune: bool = False, finetune_rows: int = 20000, attr: Optional[str] = None
+    nO: int, finetune: bool = False, finetune_rows: int = 50000, attr: Optional[str] = None
 ) -> Model[InT, OutT]:
     """Project each token's static vector (zero if it has none) to width `nO`.
 
@@ -34,7 +40,8 @@ def StaticVectorsEmbed(
 
     nO (int): Output width.
     finetune (bool): Learn a correction to the pretrained vectors.
-    finetune_rows (int): Rows of the hashed correction table.
+    finetune_rows (int): Fine-tune at most this many rows of the table, the
+        first ones; later rows stay frozen.
     attr (Optional[str]): The token attribute to look vectors up by, e.g.
         "LOWER"; None for the table's own.
     RETURNS (Model[List[Doc], List[Floats2d]]): One (n_tokens, nO) array per doc.
@@ -43,19 +50,21 @@ def StaticVectorsEmbed(
         raise ValueError(
             f"Unknown vectors attribute {attr!r}: use a spaCy token attribute such as 'LOWER' or 'ORTH'."
         )
-    layers = []
-    if finetune:
-        # nO of the correction table is the vectors' width, set at init; left
-        # unset until then so that loading a saved model can set it.
-        layers.append(HashEmbed(nO=None, nV=finetune_rows, column=0, initializer=zero_init, seed=17))  # type: ignore[arg-type]
+    if finetune_rows < 1:
+        raise ValueError(f"finetune_rows must be at least 1, got {finetune_rows}")
+    # The correction "D" is sized at init, from the table: (nR, nM).
+    params = {"W": None, "D": None} if finetune else {"W": None}
     return Model(
         "static_vectors_embed",
         _forward,
         init=_init,
-        layers=layers,
-        params={"W": None},
-        dims={"nO": nO, "nM": None},
-        attrs={"finetune": finetune, "vectors_attr": attr.upper() if attr else None},
+        params=params,
+        dims={"nO": nO, "nM": None, "nR": None},
+        attrs={
+            "finetune": finetune,
+            "finetune_rows": finetune_rows,
+            "vectors_attr": attr.upper() if attr else None,
+        },
     )
 
 
@@ -75,15 +84,16 @@ def _init(model: Model[InT, OutT], X: Optional[InT] = None, Y=None) -> None:
         )
     model.set_dim("nM", width)
     model.set_param("W", glorot_uniform_init(model.ops, (model.get_dim("nO"), width)))
-    if model.layers:
-        table = model.layers[0]
-        for node in table.walk():
-            if node.has_dim("nO") is not False:
-                node.set_dim("nO", width, force=True)
-        table.initialize()
+    if model.attrs["finetune"]:
+        n_rows = min(model.attrs["finetune_rows"], vectors.shape[0])
+        model.set_dim("nR", n_rows)
+        model.set_param("D", model.ops.alloc2f(n_rows, width))
 
 
 def _lookup(model: Model, docs: InT) -> Tuple[Floats2d, numpy.ndarray]:
+    """The tokens' vectors (zero where there is none) and their table rows
+    (-1 where there is none; for tables that are not in the default mode,
+    -1 throughout, so nothing is fine-tuned)."""
     vectors = docs[0].vocab.vectors
     name = model.attrs.get("vectors_attr")
     key_attr = IDS[name] if name else getattr(vectors, "attr", ORTH)
@@ -92,13 +102,15 @@ def _lookup(model: Model, docs: InT) -> Tuple[Floats2d, numpy.ndarray]:
         "uint64"
     )
     if isinstance(vectors, Vectors) and vectors.mode == Mode.default:
-        rows = model.ops.asarray(vectors.find(keys=keys))
+        rows = numpy.asarray(vectors.find(keys=keys), dtype="int64")
         table = model.ops.asarray(vectors.data)
-        V = model.ops.as_contig(table[rows])
-        V[rows < 0] = 0
+        V = model.ops.as_contig(table[model.ops.asarray(rows)])
+        V[model.ops.asarray(rows) < 0] = 0
     else:
+        # Floret tables hash subwords: there is no one row per word.
         V = model.ops.as_contig(model.ops.asarray(vectors.get_batch(keys)))
-    return model.ops.asarray2f(V), keys
+        rows = numpy.full(keys.shape, -1, dtype="int64")
+    return model.ops.asarray2f(V), rows
 
 
 def _forward(model: Model[InT, OutT], docs: InT, is_train: bool) -> Tuple[OutT, Callable]:
@@ -106,13 +118,15 @@ def _forward(model: Model[InT, OutT], docs: InT, is_train: bool) -> Tuple[OutT, 
     lengths = [len(doc) for doc in docs]
     if not sum(lengths):
         return [model.ops.alloc2f(n, nO) for n in lengths], lambda dY: []
-    V, keys = _lookup(model, docs)
-    backprop_table = None
-    if model.layers:
-        correction, backprop_table = model.layers[0](
-            model.ops.asarray(keys.reshape(-1, 1)), is_train
-        )
-        V = V + correction
+    V, rows = _lookup(model, docs)
+    tuned = None
+    if model.attrs["finetune"]:
+        D = model.get_param("D")
+        # Positions of the tokens whose row has a correction, and those rows.
+        positions = numpy.flatnonzero((rows >= 0) & (rows < D.shape[0]))
+        tuned = (model.ops.asarray1i(positions), model.ops.asarray1i(rows[positions]))
+        V = V.copy()
+        V[tuned[0]] += D[tuned[1]]
     W = model.get_param("W")
     Y = model.ops.gemm(V, W, trans2=True)
     splits = model.ops.asarray1i(lengths)
@@ -121,8 +135,13 @@ def _forward(model: Model[InT, OutT], docs: InT, is_train: bool) -> Tuple[OutT, 
     def backprop(dYs: OutT) -> InT:
         dY = model.ops.flatten(dYs)
         model.inc_grad("W", model.ops.gemm(dY, V, trans1=True))
-        if backprop_table is not None:
-            backprop_table(model.ops.gemm(dY, W))
+        if tuned is not None:
+            dV = model.ops.gemm(dY, W)
+            dD = model.ops.alloc2f(*D.shape)
+            # scatter_add, not dD[rows] += ...: a word twice in the batch
+            # must add both gradients.
+            model.ops.scatter_add(dD, tuned[1], dV[tuned[0]])
+            model.inc_grad("D", dD)
         return []
 
     return Ys, backprop
