@@ -62,3 +62,28 @@ def test_bilstm_ner_trains_with_word_dropout():
         ("Angela Merkel", "PER"), ("Paris", "LOC")
     ]
     assert ner.model.get_ref("tok2vec") is not None
+
+
+def test_static_vectors_embedded_apart_are_never_dropped():
+    # An unseen word still has its pretrained vector, so word dropout (which
+    # imitates unseen words) removes the hash embeddings and keeps the vectors.
+    import spacy
+
+    from spacy_bilstm.models.embed import build_word_char_embed
+
+    fix_random_seed(0)
+    nlp = spacy.blank("en")
+    words = [f"w{i}" for i in range(300)]
+    for word in words:
+        nlp.vocab.set_vector(word, numpy.ones((4,), dtype="f"))
+    embed = build_word_char_embed(
+        width=6, attrs=["NORM"], rows=[50], include_static_vectors=True, char_width=0,
+        word_dropout=0.5, vectors_width=3, vectors_attr="LOWER",
+    )
+    docs = [nlp.make_doc(" ".join(words))]
+    embed.initialize(X=docs)
+    (Y,), _ = embed.begin_update(docs)
+    hashed, vectors = Y[:, :6], Y[:, 6:]
+    assert 0.3 < (hashed == 0).all(axis=1).mean() < 0.7
+    assert not (vectors == 0).all(axis=1).any()
+    assert numpy.allclose(vectors, vectors[0])

@@ -49,11 +49,16 @@ def build_word_char_embed(
     char_window (int): Convolution window, in bytes.
     char_max_bytes (int): Bytes kept per word.
     word_dropout (float): While training, the probability of zeroing a
-        token's whole word part (hash embeddings and static vectors), so that
-        the model learns to use spelling and context for unseen names.
-    finetune_vectors (bool): Fine-tune the static vectors (a hashed
-        correction added to each vector, see `StaticVectorsEmbed`) instead of
-        keeping them frozen. Needs include_static_vectors = true.
+        token's hash embeddings, as if the word were unseen, so that the
+        model learns to use spelling, context and (when embedded apart) the
+        pretrained vectors for unseen names. Static vectors embedded apart
+        are not dropped: an unseen word still has its pretrained vector.
+        (Through spaCy's MultiHashEmbed, they are mixed in and dropped too.)
+    finetune_vectors (bool): Fine-tune the static vectors (a correction
+        added to the vectors of the table's first 50,000 rows, see
+        `StaticVectorsEmbed`) instead of keeping them frozen; words not seen
+        in training keep their pretrained vectors. Needs
+        include_static_vectors = true.
     vectors_width (int): Width of the projected static vectors when embedded apart.
     vectors_attr (Optional[str]): Look the static vectors up by this token
         attribute ("LOWER" for GloVe): spaCy 3.8 does not save the attribute
@@ -72,11 +77,14 @@ def build_word_char_embed(
         rows=rows,
         include_static_vectors=include_static_vectors and not apart,
     )
+    if word_dropout > 0.0:
+        # Before the static vectors are joined: a word unseen in training
+        # still has its pretrained vector, so dropping only the hashed part
+        # is what prepares the tagger for it.
+        word = chain(word, WordDropout(word_dropout))
     if apart:
         word = concatenate(word, StaticVectorsEmbed(vectors_width, finetune=finetune_vectors, attr=vectors_attr))
         width += vectors_width
-    if word_dropout > 0.0:
-        word = chain(word, WordDropout(word_dropout))
     if char_width <= 0:
         # MultiHashEmbed's chain ends in a ragged2list without a width; the
         # tagger reads its input width from here.
