@@ -24,6 +24,7 @@ machine is shared with other work. Evaluation on dev is not charged to the
 training budget.
 """
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -38,8 +39,9 @@ from common import ROOT, WORK, apply_overrides, command_line, machine_descriptio
 SYSTEMS = ["spacy_ner", "spacy_ner_torch_bilstm", "bilstm_ner"]
 
 
-def prepare_data(work: Path) -> dict:
-    """Convert CoNLL-2003 with our own converter (IOB1 detected)."""
+def prepare_data(work: Path, doc_sents: int = 1) -> dict:
+    """Convert CoNLL-2003 with our own converter (IOB1 detected): one Doc
+    per sentence, or per `doc_sents` consecutive sentences of one article."""
     from spacy.tokens import DocBin
     from spacy.vocab import Vocab
 
@@ -48,9 +50,9 @@ def prepare_data(work: Path) -> dict:
     conll = require_shared("data", "conll2003")
     paths = {}
     for split, name in [("train", "eng.train"), ("dev", "eng.testa"), ("test", "eng.testb")]:
-        out = work / f"conll_{split}.spacy"
+        out = work / (f"conll_{split}.spacy" if doc_sents == 1 else f"conll_{split}_{doc_sents}sents.spacy")
         if not out.exists():
-            DocBin(docs=read_conll_ner(conll / name, Vocab())).to_disk(out)
+            DocBin(docs=read_conll_ner(conll / name, Vocab(), n_sents=doc_sents)).to_disk(out)
         paths[split] = out
     return paths
 
@@ -140,11 +142,14 @@ def train_and_score(
             trained += time.process_time() - start
             steps += 1
             if trained >= next_eval or trained >= budget:
-                scores = nlp.evaluate(dev_examples, batch_size=1000)
+                # As `spacy train` does: with use_averages, the averaged
+                # parameters are the ones evaluated and kept.
+                with nlp.use_params(optimizer.averages or {}):
+                    scores = nlp.evaluate(dev_examples, batch_size=1000)
+                    if scores["ents_f"] > best_f:
+                        best_f, best_bytes = scores["ents_f"], nlp.to_bytes()
                 curve.append({"train_s": round(trained, 1), "steps": steps, "dev_f": scores["ents_f"]})
                 print(f"[{system}] {trained:6.0f}s step {steps} epoch {epochs} dev F {scores['ents_f']:.4f}", flush=True)
-                if scores["ents_f"] > best_f:
-                    best_f, best_bytes = scores["ents_f"], nlp.to_bytes()
                 next_eval += eval_every
             if trained >= budget:
                 done = True
@@ -202,7 +207,7 @@ def _vectors_label(name) -> str:
     return name or "none"
 
 
-def render(results: list, budget: float, loads: list, jobs: int = 1) -> str:
+def render(results: list, budget: float, loads: list, jobs: int = 1, doc_sents: int = 1) -> str:
     types = ["PER", "LOC", "ORG", "MISC"]
     lines = [
         "## CoNLL-2003 NER: `bilstm_ner` vs spaCy's `ner`"
@@ -214,7 +219,12 @@ def render(results: list, budget: float, loads: list, jobs: int = 1) -> str:
         f"each (dev evaluation not charged); words/s are per CPU second. Load average after "
         f"each system: {', '.join(loads)} (the machine was shared, hence CPU-time budgets).",
         "",
-        "Test = eng.testb, best checkpoint on eng.testa. P/R/F1 are entity-level (spaCy's scorer).",
+        "Test = eng.testb, best checkpoint on eng.testa. P/R/F1 are entity-level (spaCy's scorer). "
+        + (
+            "Every Doc is one sentence."
+            if doc_sents == 1
+            else f"Every Doc is up to {doc_sents} consecutive sentences of one article (train, dev and test alike)."
+        ),
         "",
         "| system | vectors | steps | epochs | dev F1 | test P | test R | test F1 | "
         + " | ".join(f"F1 {t}" for t in types)
@@ -250,11 +260,13 @@ def main() -> None:
                         help="systems trained at once (budgets are CPU seconds, so this is fair on idle cores)")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave RESULTS.md alone")
     parser.add_argument("--seed", type=int, default=0, help="seed of every system's initialisation and data order")
+    parser.add_argument("--doc-sents", type=int, default=1,
+                        help="sentences per Doc (never across articles): context for every system")
     parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--vectors-path", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    paths = prepare_data(WORK)
+    paths = prepare_data(WORK, args.doc_sents)
     if args.child:
         train_and_score(
             args.child[0], paths, args.budget, args.vectors_path, args.eval_every, Path(args.child[1]), tuple(args.set),
@@ -270,11 +282,16 @@ def main() -> None:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     suffix = (f"_{_vectors_name(vectors)}" if vectors else "") + ("_" + "_".join(args.set).replace("/", "-") if args.set else "")
     suffix += f"_seed{args.seed}" if args.seed else ""
+    suffix += f"_{args.doc_sents}sents" if args.doc_sents != 1 else ""
+    if len(suffix) > 150:
+        # Long overrides would exceed the file system's 255-byte names.
+        suffix = suffix[:100] + "_" + hashlib.sha1(suffix.encode("utf8")).hexdigest()[:12]
     outs, loads, running = {}, {}, []
     for system in args.systems:
         outs[system] = WORK / f"ner_{system}{suffix}.json"
         cmd = [sys.executable, __file__, "--child", system, str(outs[system]), "--budget", str(args.budget),
-               "--eval-every", str(args.eval_every), "--vectors-path", vectors, "--seed", str(args.seed), "--set", *args.set]
+               "--eval-every", str(args.eval_every), "--vectors-path", vectors, "--seed", str(args.seed), "--doc-sents", str(args.doc_sents),
+               "--set", *args.set]
         print(f"== {system}: training for {args.budget:.0f} CPU s", flush=True)
         running.append((system, subprocess.Popen(cmd, env=env)))
         while len(running) >= args.jobs or (running and system == args.systems[-1]):
@@ -288,7 +305,7 @@ def main() -> None:
                 time.sleep(2)
     results = [json.loads(outs[system].read_text()) for system in args.systems]
     section = args.section or ("ner_vectors" if vectors else "ner")
-    table = render(results, args.budget, [loads[system] for system in args.systems], args.jobs)
+    table = render(results, args.budget, [loads[system] for system in args.systems], args.jobs, args.doc_sents)
     print(table)
     if not args.no_write:
         write_section(section, table)
