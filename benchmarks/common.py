@@ -5,6 +5,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Iterable, Optional
@@ -45,7 +46,8 @@ def today() -> str:
 
 
 def command_line() -> str:
-    return "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+    """The command that is running, quoted so that it can be pasted into a shell."""
+    return "python " + shlex.join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
 
 
 def write_section(name: str, body: str, path: Optional[Path] = None) -> None:
