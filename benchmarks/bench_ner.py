@@ -8,6 +8,7 @@ on eng.testb (test) and timed on pre-tokenised test docs with `nlp.pipe`.
     python benchmarks/bench_ner.py --budget 600
     python benchmarks/bench_ner.py --budget 600 --vectors
     python benchmarks/bench_ner.py --systems bilstm_ner --set components.bilstm_ner.model.dropout=0.5 --no-write
+    python benchmarks/bench_ner.py --doc-sents 8   # Docs of 8 sentences: context for every system
 
 The systems:
 - spacy_ner: `spacy init config -p ner` (CPU, efficiency), unchanged.
@@ -209,8 +210,10 @@ def _vectors_label(name) -> str:
 
 def render(results: list, budget: float, loads: list, jobs: int = 1, doc_sents: int = 1) -> str:
     types = ["PER", "LOC", "ORG", "MISC"]
+    vectors = results[0].get("vectors")
     lines = [
         "## CoNLL-2003 NER: `bilstm_ner` vs spaCy's `ner`"
+        + (f", with {_vectors_label(vectors)} vectors" if vectors else "")
         + (f", repeated with seed {results[0]['seed']}" if results[0].get("seed") else ""),
         "",
         f"Command: `{command_line()}`  ",
