@@ -104,8 +104,9 @@ def _lookup(model: Model, docs: InT) -> Tuple[Floats2d, numpy.ndarray]:
     if isinstance(vectors, Vectors) and vectors.mode == Mode.default:
         rows = numpy.asarray(vectors.find(keys=keys), dtype="int64")
         table = model.ops.asarray(vectors.data)
-        V = model.ops.as_contig(table[model.ops.asarray(rows)])
-        V[model.ops.asarray(rows) < 0] = 0
+        device_rows = model.ops.asarray(rows)
+        V = model.ops.as_contig(table[device_rows])
+        V[device_rows < 0] = 0
     else:
         # Floret tables hash subwords: there is no one row per word.
         V = model.ops.as_contig(model.ops.asarray(vectors.get_batch(keys)))
@@ -125,7 +126,8 @@ def _forward(model: Model[InT, OutT], docs: InT, is_train: bool) -> Tuple[OutT, 
         # Positions of the tokens whose row has a correction, and those rows.
         positions = numpy.flatnonzero((rows >= 0) & (rows < D.shape[0]))
         tuned = (model.ops.asarray1i(positions), model.ops.asarray1i(rows[positions]))
-        V = V.copy()
+        # V is this call's own array (gathered from the table), so adding in
+        # place never touches the shared table; each position occurs once.
         V[tuned[0]] += D[tuned[1]]
     W = model.get_param("W")
     Y = model.ops.gemm(V, W, trans2=True)
