@@ -27,6 +27,18 @@ InT = List[Doc]
 OutT = List[Floats2d]
 
 
+def check_vectors_options(include_static_vectors: bool, finetune: bool, attr: Optional[str]) -> None:
+    """Refuse vectors options given without the vectors they apply to.
+
+    include_static_vectors (bool): Whether the model embeds static vectors.
+    finetune (bool): The model's `finetune_vectors`.
+    attr (Optional[str]): The model's `vectors_attr`.
+    RAISES (ValueError): If either option is set without static vectors.
+    """
+    if (finetune or attr is not None) and not include_static_vectors:
+        raise ValueError("finetune_vectors and vectors_attr need include_static_vectors = true.")
+
+
 def StaticVectorsEmbed(
     nO: int, finetune: bool = False, finetune_rows: int = 50000, attr: Optional[str] = None
 ) -> Model[InT, OutT]:
@@ -52,14 +64,14 @@ def StaticVectorsEmbed(
         )
     if finetune_rows < 1:
         raise ValueError(f"finetune_rows must be at least 1, got {finetune_rows}")
-    # The correction "D" is sized at init, from the table: (nR, nM).
+    # The correction "D" is sized at init, from the table.
     params = {"W": None, "D": None} if finetune else {"W": None}
     return Model(
         "static_vectors_embed",
         _forward,
         init=_init,
         params=params,
-        dims={"nO": nO, "nM": None, "nR": None},
+        dims={"nO": nO, "nM": None},
         attrs={
             "finetune": finetune,
             "finetune_rows": finetune_rows,
@@ -86,7 +98,6 @@ def _init(model: Model[InT, OutT], X: Optional[InT] = None, Y=None) -> None:
     model.set_param("W", glorot_uniform_init(model.ops, (model.get_dim("nO"), width)))
     if model.attrs["finetune"]:
         n_rows = min(model.attrs["finetune_rows"], vectors.shape[0])
-        model.set_dim("nR", n_rows)
         model.set_param("D", model.ops.alloc2f(n_rows, width))
 
 

@@ -8,7 +8,7 @@ from thinc.api import Model, chain, concatenate
 from thinc.types import Floats2d
 
 from ..layers.char_cnn import CharCNN
-from ..layers.static_vectors import StaticVectorsEmbed
+from ..layers.static_vectors import StaticVectorsEmbed, check_vectors_options
 from ..layers.word_dropout import WordDropout
 
 
@@ -68,9 +68,8 @@ def build_word_char_embed(
     RETURNS (Model[List[Doc], List[Floats2d]]): Width `width + char_width`,
         plus `vectors_width` when the vectors are embedded apart.
     """
+    check_vectors_options(include_static_vectors, finetune_vectors, vectors_attr)
     apart = finetune_vectors or vectors_attr is not None
-    if apart and not include_static_vectors:
-        raise ValueError("finetune_vectors and vectors_attr need include_static_vectors = true.")
     word = MultiHashEmbed(
         width=width,
         attrs=attrs,

@@ -10,7 +10,7 @@ from thinc.api import Linear, Model, Relu, chain, concatenate
 from thinc.types import Floats2d
 
 from ..extensions import STANCE_TARGET
-from ..layers.static_vectors import StaticVectorsEmbed
+from ..layers.static_vectors import StaticVectorsEmbed, check_vectors_options
 from ..layers.textcat import FixedDropout, MeanPool, Probabilities, RecurrentDocEncoder
 
 _TARGET_TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -239,10 +239,9 @@ def _features(
         if tok2vec.has_dim("nO") is None:
             tok2vec.set_dim("nO", width)
         parts.append(tok2vec)
+    check_vectors_options(include_static_vectors, finetune_vectors, vectors_attr)
     if include_static_vectors:
         parts.append(StaticVectorsEmbed(vectors_width, finetune=finetune_vectors, attr=vectors_attr))
-    elif finetune_vectors or vectors_attr is not None:
-        raise ValueError("finetune_vectors and vectors_attr need include_static_vectors = true.")
     if not parts:
         raise ValueError(
             "The text classifier has no token features: give it a tok2vec, or set "
