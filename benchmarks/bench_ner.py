@@ -268,6 +268,8 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--vectors-path", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.doc_sents < 1:
+        parser.error(f"--doc-sents must be at least 1, got {args.doc_sents}")
     WORK.mkdir(parents=True, exist_ok=True)
     paths = prepare_data(WORK, args.doc_sents)
     if args.child:
