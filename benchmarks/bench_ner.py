@@ -15,8 +15,15 @@ The systems:
 - spacy_ner_torch_bilstm: the same with `spacy.TorchBiLSTMEncoder.v1` as
   the tok2vec encoder (width 96, depth 2 — spaCy's documented example).
 - bilstm_ner: configs/bilstm_ner.cfg, unchanged.
-With --vectors, all three also get GloVe 6B 50d (from ../shared/vectors),
-converted with `spacy init vectors --attr LOWER`.
+- spacy_ner_lower: spacy_ner with its vectors table read by lower case
+  (only with --vectors; see below).
+With --vectors, all of them also get GloVe 6B 50d (from ../shared/vectors),
+converted with `spacy init vectors --attr LOWER`. spaCy 3.8 does not save
+that attribute with the table, so once the table is loaded (as `spacy train`
+loads it) spaCy's `ner` looks GloVe up by the exact text and "Labour" finds
+no vector. spacy_ner_lower gives spaCy's `ner` the lower-case lookup that
+`bilstm_ner` gets from `vectors_attr = "LOWER"`, by rebuilding the table with
+`attr="LOWER"` in the training process: the peer without that handicap.
 
 Every system runs on one thread (torch, BLAS), and budgets and speeds are
 measured in CPU seconds of that process (`time.process_time`): on an idle
@@ -37,7 +44,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, WORK, apply_overrides, command_line, machine_description, require_shared, today, write_section  # noqa: E402
 
-SYSTEMS = ["spacy_ner", "spacy_ner_torch_bilstm", "bilstm_ner"]
+SYSTEMS = ["spacy_ner", "spacy_ner_torch_bilstm", "bilstm_ner", "spacy_ner_lower"]
+# Run when no --systems are given (spacy_ner_lower only makes sense with vectors).
+DEFAULT_SYSTEMS = SYSTEMS[:3]
 
 
 def prepare_data(work: Path, doc_sents: int = 1) -> dict:
@@ -95,6 +104,20 @@ def system_config(system: str, vectors: Path = None, overrides: tuple = ()):
     return config
 
 
+def read_vectors_by_lower_case(nlp) -> None:
+    """Rebuild `nlp.vocab.vectors` with attr="LOWER": the same rows and keys,
+    so spaCy's StaticVectors (which reads `vocab.vectors.attr`) looks words
+    up by their lower-case form. It is not saved, so it is redone after
+    every load."""
+    from spacy.vectors import Vectors
+
+    old = nlp.vocab.vectors
+    new = Vectors(strings=nlp.vocab.strings, data=old.data, name=old.name, attr="LOWER")
+    for key, row in old.key2row.items():
+        new.add(key, row=row)
+    nlp.vocab.vectors = new
+
+
 def train_and_score(
     system: str, paths: dict, budget: float, vectors: str, eval_every: float, out: Path, overrides: tuple = (),
     seed: int = 0,
@@ -120,6 +143,9 @@ def train_and_score(
     config["system"]["seed"] = config["training"]["seed"] = seed
     fix_random_seed(seed)
     nlp = init_nlp(config)
+    lower_case_lookup = system == "spacy_ner_lower"
+    if lower_case_lookup:
+        read_vectors_by_lower_case(nlp)
     T = registry.resolve(nlp.config["training"], schema=None)
     train_corpus, dev_corpus = resolve_dot_names(nlp.config, [T["train_corpus"], T["dev_corpus"]])
     train_examples = list(train_corpus(nlp))
@@ -156,6 +182,8 @@ def train_and_score(
                 done = True
                 break
     nlp.from_bytes(best_bytes)
+    if lower_case_lookup:
+        read_vectors_by_lower_case(nlp)
     test_docs = list(DocBin().from_disk(paths["test"]).get_docs(nlp.vocab))
     test_examples = [Example(nlp.make_doc(d.text), d) for d in test_docs]
     test = nlp.evaluate(test_examples, batch_size=1000)
@@ -214,6 +242,8 @@ def render(results: list, budget: float, loads: list, jobs: int = 1, doc_sents: 
     lines = [
         "## CoNLL-2003 NER: `bilstm_ner` vs spaCy's `ner`"
         + (f", with {_vectors_label(vectors)} vectors" if vectors else "")
+        + (", spaCy's `ner` reading them by lower case (spacy_ner_lower)"
+           if any(r["system"] == "spacy_ner_lower" for r in results) else "")
         + (f", repeated with seed {results[0]['seed']}" if results[0].get("seed") else ""),
         "",
         f"Command: `{command_line()}`  ",
@@ -255,7 +285,7 @@ def main() -> None:
     vectors_choice.add_argument("--vectors", action="store_true", help="also give every system GloVe 50d vectors")
     vectors_choice.add_argument("--vectors-from", default="", metavar="PIPELINE",
                                 help="give every system this pipeline's vectors instead (e.g. en_core_web_md)")
-    parser.add_argument("--systems", nargs="*", default=SYSTEMS, choices=SYSTEMS)
+    parser.add_argument("--systems", nargs="*", default=DEFAULT_SYSTEMS, choices=SYSTEMS)
     parser.add_argument("--section", default=None, help="RESULTS.md section name (default ner or ner_vectors)")
     parser.add_argument("--set", nargs="*", default=[], metavar="PATH=JSON",
                         help="config overrides for bilstm_ner, e.g. components.bilstm_ner.model.dropout=0.5")
@@ -270,6 +300,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.doc_sents < 1:
         parser.error(f"--doc-sents must be at least 1, got {args.doc_sents}")
+    if "spacy_ner_lower" in args.systems and not (args.vectors or args.vectors_from or args.child):
+        parser.error("spacy_ner_lower reads the vectors by lower case: give --vectors")
     WORK.mkdir(parents=True, exist_ok=True)
     paths = prepare_data(WORK, args.doc_sents)
     if args.child:
