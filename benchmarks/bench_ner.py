@@ -16,7 +16,7 @@ The systems:
   the tok2vec encoder (width 96, depth 2 — spaCy's documented example).
 - bilstm_ner: configs/bilstm_ner.cfg, unchanged.
 - spacy_ner_lower: spacy_ner with its vectors table read by lower case
-  (only with --vectors; see below).
+  (only with --vectors, and run by default with it; see below).
 With --vectors, all of them also get GloVe 6B 50d (from ../shared/vectors),
 converted with `spacy init vectors --attr LOWER`. spaCy 3.8 does not save
 that attribute with the table, so once the table is loaded (as `spacy train`
@@ -45,7 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, WORK, apply_overrides, command_line, machine_description, require_shared, today, write_section  # noqa: E402
 
 SYSTEMS = ["spacy_ner", "spacy_ner_torch_bilstm", "bilstm_ner", "spacy_ner_lower"]
-# Run when no --systems are given (spacy_ner_lower only makes sense with vectors).
+# Run when no --systems are given: spacy_ner_lower only with --vectors (GloVe
+# is lower-cased; a cased table such as en_core_web_md's is read as it is).
 DEFAULT_SYSTEMS = SYSTEMS[:3]
 
 
@@ -285,7 +286,8 @@ def main() -> None:
     vectors_choice.add_argument("--vectors", action="store_true", help="also give every system GloVe 50d vectors")
     vectors_choice.add_argument("--vectors-from", default="", metavar="PIPELINE",
                                 help="give every system this pipeline's vectors instead (e.g. en_core_web_md)")
-    parser.add_argument("--systems", nargs="*", default=DEFAULT_SYSTEMS, choices=SYSTEMS)
+    parser.add_argument("--systems", nargs="*", default=None, choices=SYSTEMS,
+                        help="default: the first three, and spacy_ner_lower with --vectors")
     parser.add_argument("--section", default=None, help="RESULTS.md section name (default ner or ner_vectors)")
     parser.add_argument("--set", nargs="*", default=[], metavar="PATH=JSON",
                         help="config overrides for bilstm_ner, e.g. components.bilstm_ner.model.dropout=0.5")
@@ -300,8 +302,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.doc_sents < 1:
         parser.error(f"--doc-sents must be at least 1, got {args.doc_sents}")
-    if "spacy_ner_lower" in args.systems and not (args.vectors or args.vectors_from or args.child):
-        parser.error("spacy_ner_lower reads the vectors by lower case: give --vectors")
+    if args.systems is None:
+        args.systems = SYSTEMS if args.vectors else DEFAULT_SYSTEMS
+    if "spacy_ner_lower" in args.systems and not (args.vectors or args.child):
+        parser.error("spacy_ner_lower reads GloVe by lower case: give --vectors (a cased table such as en_core_web_md's is read as it is)")
     WORK.mkdir(parents=True, exist_ok=True)
     paths = prepare_data(WORK, args.doc_sents)
     if args.child:
