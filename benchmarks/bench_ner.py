@@ -108,8 +108,8 @@ def system_config(system: str, vectors: Path = None, overrides: tuple = ()):
 def read_vectors_by_lower_case(nlp) -> None:
     """Rebuild `nlp.vocab.vectors` with attr="LOWER": the same rows and keys,
     so spaCy's StaticVectors (which reads `vocab.vectors.attr`) looks words
-    up by their lower-case form. It is not saved, so it is redone after
-    every load."""
+    up by their lower-case form. spaCy does not save the attribute, so this
+    holds only in this process, which never reloads the vocab."""
     from spacy.vectors import Vectors
 
     old = nlp.vocab.vectors
@@ -144,8 +144,7 @@ def train_and_score(
     config["system"]["seed"] = config["training"]["seed"] = seed
     fix_random_seed(seed)
     nlp = init_nlp(config)
-    lower_case_lookup = system == "spacy_ner_lower"
-    if lower_case_lookup:
+    if system == "spacy_ner_lower":
         read_vectors_by_lower_case(nlp)
     T = registry.resolve(nlp.config["training"], schema=None)
     train_corpus, dev_corpus = resolve_dot_names(nlp.config, [T["train_corpus"], T["dev_corpus"]])
@@ -175,16 +174,16 @@ def train_and_score(
                 with nlp.use_params(optimizer.averages or {}):
                     scores = nlp.evaluate(dev_examples, batch_size=1000)
                     if scores["ents_f"] > best_f:
-                        best_f, best_bytes = scores["ents_f"], nlp.to_bytes()
+                        # The weights only: the vocab (with its vectors
+                        # table) stays in memory and is never trained.
+                        best_f, best_bytes = scores["ents_f"], nlp.to_bytes(exclude=["vocab"])
                 curve.append({"train_s": round(trained, 1), "steps": steps, "dev_f": scores["ents_f"]})
                 print(f"[{system}] {trained:6.0f}s step {steps} epoch {epochs} dev F {scores['ents_f']:.4f}", flush=True)
                 next_eval += eval_every
             if trained >= budget:
                 done = True
                 break
-    nlp.from_bytes(best_bytes)
-    if lower_case_lookup:
-        read_vectors_by_lower_case(nlp)
+    nlp.from_bytes(best_bytes, exclude=["vocab"])
     test_docs = list(DocBin().from_disk(paths["test"]).get_docs(nlp.vocab))
     test_examples = [Example(nlp.make_doc(d.text), d) for d in test_docs]
     test = nlp.evaluate(test_examples, batch_size=1000)
