@@ -128,6 +128,22 @@ def test_finetuning_only_the_first_rows(tmp_path):
         StaticVectorsEmbed(4, finetune=True, finetune_rows=0)
 
 
+def test_finetuning_a_floret_table_warns_that_it_stays_frozen():
+    # Floret tables hash subwords: no row per word to correct, so say so
+    # rather than train a correction that is never read.
+    from spacy_bilstm.layers.static_vectors import StaticVectorsEmbed
+
+    nlp = spacy.blank("en")
+    data = numpy.random.default_rng(0).random((10, 4), dtype="float32")
+    nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, mode="floret", data=data, minn=1, maxn=3, hash_count=1)
+    docs = [nlp.make_doc("Angela Merkel visited Paris")]
+    embed = StaticVectorsEmbed(3, finetune=True)
+    with pytest.warns(UserWarning, match="no effect with a floret vectors table"):
+        embed.initialize(X=docs)
+    Ys, _ = embed(docs, is_train=True)
+    assert Ys[0].shape == (4, 3)
+
+
 def test_capitalised_words_find_their_lowercased_vectors():
     nlp = _trained(False, "LOWER")
     before = [e._.confidence for e in nlp(PROBE).ents]

@@ -14,6 +14,7 @@ pretrained vectors should help most.) The shared table itself is never
 written to, and the model saves only the correction, not a copy of a
 400,000-row table.
 """
+import warnings
 from typing import Callable, List, Optional, Tuple, cast
 
 import numpy
@@ -97,8 +98,19 @@ def _init(model: Model[InT, OutT], X: Optional[InT] = None, Y=None) -> None:
     model.set_dim("nM", width)
     model.set_param("W", glorot_uniform_init(model.ops, (model.get_dim("nO"), width)))
     if model.attrs["finetune"]:
+        if not _has_word_rows(vectors):
+            warnings.warn(
+                "finetune_vectors has no effect with a floret vectors table: it has "
+                "no row per word to correct, so the vectors stay frozen.",
+                UserWarning,
+            )
         n_rows = min(model.attrs["finetune_rows"], vectors.shape[0])
         model.set_param("D", model.ops.alloc2f(n_rows, width))
+
+
+def _has_word_rows(vectors) -> bool:
+    # Default-mode tables map each key to one row; floret tables hash subwords.
+    return isinstance(vectors, Vectors) and vectors.mode == Mode.default
 
 
 def _lookup(model: Model, docs: InT) -> Tuple[Floats2d, numpy.ndarray]:
@@ -112,7 +124,7 @@ def _lookup(model: Model, docs: InT) -> Tuple[Floats2d, numpy.ndarray]:
     keys = numpy.concatenate([cast(Ints1d, doc.to_array(key_attr)) for doc in docs]).astype(
         "uint64"
     )
-    if isinstance(vectors, Vectors) and vectors.mode == Mode.default:
+    if _has_word_rows(vectors):
         rows = numpy.asarray(vectors.find(keys=keys), dtype="int64")
         table = model.ops.asarray(vectors.data)
         device_rows = model.ops.asarray(rows)
