@@ -16,6 +16,8 @@ import re
 from pathlib import Path
 from typing import Dict, Iterator, List, NoReturn
 
+from spacy_bilstm.corpora.markup import parse_markup
+from spacy_bilstm.errors import InputError
 from spacy_bilstm.io import atomic_open
 
 SRC = Path(__file__).resolve().parent
@@ -23,36 +25,12 @@ CORPUS = SRC.parent
 LABELS = ("PER", "LOC", "ORG", "MISC")
 GENRES = ("debate", "news")
 STANCES = ("support", "oppose")
-MARKUP = re.compile(r"\[([^\[\]]+)\]\((" + "|".join(LABELS) + r")\)")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def fail(path: Path, line: int, message: str) -> NoReturn:
     """Stop the build with a `FILE:LINE: message` error."""
     raise SystemExit(f"{path}:{line}: {message}")
-
-
-def parse_markup(text: str) -> Dict:
-    """Strip inline markup from one line.
-
-    text (str): A sentence with ``[surface](LABEL)`` markup.
-    RETURNS (Dict): ``{"text": plain text, "spans": [{start, end, label}]}``.
-    """
-    plain: List[str] = []
-    spans = []
-    pos = 0
-    length = 0
-    for match in MARKUP.finditer(text):
-        before = text[pos : match.start()]
-        plain.append(before)
-        length += len(before)
-        surface = match.group(1)
-        spans.append({"start": length, "end": length + len(surface), "label": match.group(2)})
-        plain.append(surface)
-        length += len(surface)
-        pos = match.end()
-    plain.append(text[pos:])
-    return {"text": "".join(plain), "spans": spans}
 
 
 def read_ner(path: Path) -> Iterator[Dict]:
@@ -71,9 +49,11 @@ def read_ner(path: Path) -> Iterator[Dict]:
             continue
         if doc is None:
             fail(path, i, "sentence before the first document header")
-        record = parse_markup(line)
-        if "](" in record["text"]:
-            fail(path, i, "unparsed markup (unknown label?)")
+        try:
+            text, spans = parse_markup(line, LABELS)
+        except InputError as err:
+            fail(path, i, err.message)
+        record = {"text": text, "spans": spans}
         n_sent += 1
         record["meta"] = {"id": f"ner-{n_sent:04d}", "genre": genre, "doc": doc}
         yield record

@@ -16,12 +16,14 @@ Usage::
 
     python corpus/src/build_parliament.py              # write corpus/parliament/{train,dev,test}.jsonl
     python corpus/src/build_parliament.py --check F    # check one annotation file, write nothing
+    python corpus/src/build_parliament.py --out DIR    # write the splits elsewhere (the tests compare)
 
 Errors name the file and line; the build stops at the first.
 """
 import argparse
 import json
 import sys
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
@@ -32,6 +34,8 @@ from spacy_bilstm.errors import InputError
 from spacy_bilstm.io import atomic_open
 
 PARLIAMENT = Path(__file__).resolve().parents[1] / "parliament"
+README = PARLIAMENT.parent / "README.md"
+LABELS = ("PER", "LOC", "ORG", "MISC")
 SRC = PARLIAMENT / "src"
 SPLITS = ("train", "dev", "test")
 ATTRIBUTION = {
@@ -100,7 +104,54 @@ def check_record(nlp, sentence: Dict, marked: str, path: Path, line: int) -> Dic
     return {"text": text, "spans": spans, "meta": meta}
 
 
-def build(check_only: List[Path]) -> None:
+def counts_table(records: Dict[str, Dict], sentences: Dict[str, Dict]) -> str:
+    """Sentences, debates and entities by split and source, as Markdown."""
+    rows = []
+    for split in SPLITS:
+        for source in ("handeset", "convote"):
+            ids = [sid for sid, s in sentences.items() if s["split"] == split and s["source"] == source]
+            labels = Counter(span["label"] for sid in ids for span in records[sid]["spans"])
+            debates = len({sentences[sid]["debate"] for sid in ids})
+            rows.append(
+                f"| {split} | {source} | {len(ids):,} | {debates} | "
+                + " | ".join(f"{labels[label]:,}" for label in LABELS)
+                + f" | {sum(labels.values()):,} |"
+            )
+    every = Counter(span["label"] for r in records.values() for span in r["spans"])
+    rows.append(
+        f"| **all** | | **{len(records):,}** | {len({(s['source'], s['debate']) for s in sentences.values()})} | "
+        + " | ".join(f"{every[label]:,}" for label in LABELS)
+        + f" | **{sum(every.values()):,}** |"
+    )
+    head = "| split | source | sentences | debates | PER | LOC | ORG | MISC | entities |\n|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    return head + "\n" + "\n".join(rows)
+
+
+def sources_list(sentences: Dict[str, Dict]) -> str:
+    """Every sentence's source, grouped by split, source and debate."""
+    groups: Dict[Tuple[str, str, str], Dict[str, List[str]]] = defaultdict(lambda: defaultdict(list))
+    for s in sentences.values():
+        groups[(s["split"], s["source"], s["debate"])][s["record"]].append(s["where"])
+    lines = []
+    for (split, source, debate), by_record in sorted(groups.items(), key=lambda kv: (SPLITS.index(kv[0][0]), kv[0][1], kv[0][2])):
+        what = "debate id" if source == "handeset" else "bill"
+        parts = "; ".join(f"{record.replace('.txt', '')} {', '.join(where)}" for record, where in sorted(by_record.items()))
+        lines.append(f"- {split} · {source} {what} {debate}: {parts}")
+    return "\n".join(lines)
+
+
+def write_readme_section(name: str, body: str, path: Path = README) -> None:
+    """Replace the text between `<!-- name:start -->` and `<!-- name:end -->`."""
+    text = path.read_text(encoding="utf8")
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text or end not in text:
+        raise SystemExit(f"{path}: markers {start} / {end} not found")
+    text = text[: text.index(start) + len(start)] + "\n" + body.rstrip() + "\n" + text[text.index(end) :]
+    with atomic_open(path, "w") as f:
+        f.write(text)
+
+
+def build(check_only: List[Path], out_dir: Path = PARLIAMENT) -> None:
     nlp = spacy.blank("en")
     sentences = read_sentences(SRC / "sentences.tsv")
     files = check_only or sorted((SRC / "annotated").glob("*.tsv"))
@@ -120,7 +171,7 @@ def build(check_only: List[Path]) -> None:
     if missing:
         raise SystemExit(f"{len(missing)} sentences not annotated, e.g. {missing[:5]}")
     for split in SPLITS:
-        out = PARLIAMENT / f"{split}.jsonl"
+        out = out_dir / f"{split}.jsonl"
         n = 0
         with atomic_open(out, "w") as f:
             for sid, sentence in sentences.items():
@@ -128,14 +179,19 @@ def build(check_only: List[Path]) -> None:
                     f.write(json.dumps(records[sid], ensure_ascii=False) + "\n")
                     n += 1
         print(f"{out.name}: {n} sentences")
+    if out_dir == PARLIAMENT:
+        write_readme_section("parliament-counts", counts_table(records, sentences))
+        write_readme_section("parliament-sources", sources_list(sentences))
+        print(f"updated the counts and the source list in {README}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", type=Path, nargs="*", default=[], help="check these annotation files only")
+    parser.add_argument("--out", type=Path, default=PARLIAMENT, help="where to write the JSONL splits")
     args = parser.parse_args()
     try:
-        build(args.check)
+        build(args.check, args.out)
     except InputError as err:
         sys.exit(f"error: {err}")
 

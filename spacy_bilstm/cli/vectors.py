@@ -1,0 +1,142 @@
+"""`spacy-bilstm vectors`: in-domain floret vectors from raw political text.
+
+    python -m spacy_bilstm vectors ../shared/data assets/floret_political
+
+Reads the raw text of the corpora under DATA_DIR that are present (CoNLL-2003
+train, HanDeSeT speeches, ConVote speeches; labels are never read), lower-cases
+and tokenises it with spaCy's English tokenizer, trains floret vectors on it
+(fastText with subword hashing, so that unseen names still get a vector from
+their spelling), and writes a spaCy pipeline directory holding only the
+vectors, ready for ``[initialize] vectors`` or ``--paths.vectors``. The
+vectors are trained on lower-cased text: read them with
+``vectors_attr = "LOWER"``.
+
+``--exclude-debates corpus/parliament/test.jsonl`` leaves out the speeches of
+the debates an evaluation set was drawn from, so a test sentence is never in
+the vectors' training text.
+"""
+import json
+import tempfile
+from pathlib import Path
+from typing import Iterator, List, Optional, Set, Tuple
+
+import typer
+
+from ..errors import InputError
+from . import app
+
+# The raw-text sources under DATA_DIR, as laid out in the shared data folder.
+SOURCES = {
+    "conll2003": "conll2003/eng.train",
+    "handeset": "handeset/HanDeSeT.csv",
+    "convote": "convote/convote_stage3.tsv",
+}
+# HanDeSeT stores one debate under two ids; the corpus draw treats them as one.
+SAME_DEBATE = {"129": "76"}
+
+
+def excluded_debates(path: Optional[Path]) -> Set[Tuple[str, str]]:
+    """(source, debate) of every record of an NER JSONL file with such meta."""
+    if path is None:
+        return set()
+    if not path.exists():
+        raise InputError("file not found", path=path, reason="missing_file")
+    out = set()
+    for line_no, line in enumerate(path.read_text(encoding="utf8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            meta = json.loads(line).get("meta", {})
+        except json.JSONDecodeError as err:
+            raise InputError(f"not JSON: {err}", path=path, line=line_no, reason="bad_json") from err
+        if "source" in meta and "debate" in meta:
+            out.add((meta["source"], str(meta["debate"])))
+    return out
+
+
+def raw_lines(data_dir: Path, exclude: Set[Tuple[str, str]], counts: dict) -> Iterator[str]:
+    """Lower-cased, tokenised lines of raw text from the sources present."""
+    import spacy
+    from spacy.vocab import Vocab
+
+    from ..corpora import read_convote, read_handeset
+    from ..corpora.conll import read_conll_ner
+
+    nlp = spacy.blank("en")
+    for name, relative in SOURCES.items():
+        path = data_dir / relative
+        if not path.exists():
+            counts[name] = "missing"
+            continue
+        n_docs = n_skipped = 0
+        if name == "conll2003":
+            docs = read_conll_ner(path, Vocab())
+        elif name == "handeset":
+            docs = read_handeset(path, nlp)
+        else:
+            docs = read_convote(path, nlp)
+        for doc in docs:
+            meta = doc._.meta or {}
+            debate = meta.get("debate_id") if name == "handeset" else meta.get("bill")
+            if debate is not None and (name, SAME_DEBATE.get(str(debate), str(debate))) in exclude:
+                n_skipped += 1
+                continue
+            n_docs += 1
+            yield " ".join(token.lower_ for token in doc if not token.is_space)
+        counts[name] = f"{n_docs} documents" + (f", {n_skipped} left out (excluded debates)" if n_skipped else "")
+
+
+@app.command("vectors")
+def vectors_command(
+    data_dir: Path = typer.Argument(..., help="Folder laid out as the shared data: conll2003/, handeset/, convote/."),
+    output: Path = typer.Argument(..., help="Pipeline directory to write the vectors to."),
+    exclude_debates: Optional[Path] = typer.Option(
+        None, "--exclude-debates", help="NER JSONL whose meta (source, debate) names debates to leave out."
+    ),
+    dim: int = typer.Option(100, "--dim", help="Vector width."),
+    epochs: int = typer.Option(10, "--epochs", help="Training epochs over the text."),
+    bucket: int = typer.Option(50000, "--bucket", help="Rows of the subword hash table."),
+    threads: int = typer.Option(
+        1, "--threads", help="floret training threads; more than one is faster but not reproducible (lock-free updates)."
+    ),
+) -> None:
+    """Train floret vectors on the raw political and news text under DATA_DIR."""
+    try:
+        import floret
+    except ImportError:
+        raise InputError(
+            'the vectors command needs floret: pip install "spacy-bilstm[vectors]"', reason="missing_dependency"
+        ) from None
+    import spacy
+    from spacy.training.initialize import convert_vectors
+
+    if not data_dir.is_dir():
+        raise InputError("not a directory", path=data_dir, reason="missing_file")
+    counts: dict = {}
+    exclude = excluded_debates(exclude_debates)
+    with tempfile.TemporaryDirectory() as tmp:
+        text = Path(tmp) / "text.txt"
+        n_lines = n_tokens = 0
+        with text.open("w", encoding="utf8") as f:
+            for line in raw_lines(data_dir, exclude, counts):
+                f.write(line + "\n")
+                n_lines += 1
+                n_tokens += line.count(" ") + 1
+        for name, what in counts.items():
+            typer.echo(f"{name}: {what}")
+        if n_lines == 0:
+            raise InputError(
+                f"no raw text found: expected one of {', '.join(SOURCES.values())}", path=data_dir, reason="no_records"
+            )
+        typer.echo(f"training floret on {n_tokens:,} tokens ({n_lines:,} documents), dim {dim}, {epochs} epochs")
+        model = floret.train_unsupervised(
+            str(text), model="cbow", mode="floret", hashCount=2, bucket=bucket, minn=3, maxn=5,
+            minCount=2, dim=dim, epoch=epochs, thread=threads, verbose=0,
+        )
+        table = Path(tmp) / "vectors.floret"
+        model.save_floret_vectors(str(table))
+        nlp = spacy.blank("en")
+        convert_vectors(nlp, table, truncate=0, prune=-1, mode="floret")
+        output.mkdir(parents=True, exist_ok=True)
+        nlp.to_disk(output)
+    typer.echo(f"wrote floret vectors ({bucket} x {dim}) to {output}; read them with vectors_attr = \"LOWER\"")
