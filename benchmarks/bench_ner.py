@@ -42,30 +42,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, WORK, apply_overrides, command_line, machine_description, require_shared, today, write_section  # noqa: E402
+from common import ROOT, WORK, apply_overrides, command_line, machine_description, prepare_conll, require_shared, today, write_section  # noqa: E402
 
 SYSTEMS = ["spacy_ner", "spacy_ner_torch_bilstm", "bilstm_ner", "spacy_ner_lower"]
 # Run when no --systems are given: spacy_ner_lower only with --vectors (GloVe
 # is lower-cased; a cased table such as en_core_web_md's is read as it is).
 DEFAULT_SYSTEMS = SYSTEMS[:3]
-
-
-def prepare_data(work: Path, doc_sents: int = 1) -> dict:
-    """Convert CoNLL-2003 with our own converter (IOB1 detected): one Doc
-    per sentence, or per `doc_sents` consecutive sentences of one article."""
-    from spacy.tokens import DocBin
-    from spacy.vocab import Vocab
-
-    from spacy_bilstm.corpora.conll import read_conll_ner
-
-    conll = require_shared("data", "conll2003")
-    paths = {}
-    for split, name in [("train", "eng.train"), ("dev", "eng.testa"), ("test", "eng.testb")]:
-        out = work / (f"conll_{split}.spacy" if doc_sents == 1 else f"conll_{split}_{doc_sents}sents.spacy")
-        if not out.exists():
-            DocBin(docs=read_conll_ner(conll / name, Vocab(), n_sents=doc_sents)).to_disk(out)
-        paths[split] = out
-    return paths
 
 
 def prepare_vectors(work: Path) -> Path:
@@ -306,7 +288,7 @@ def main() -> None:
     if "spacy_ner_lower" in args.systems and not (args.vectors or args.child):
         parser.error("spacy_ner_lower reads GloVe by lower case: give --vectors (a cased table such as en_core_web_md's is read as it is)")
     WORK.mkdir(parents=True, exist_ok=True)
-    paths = prepare_data(WORK, args.doc_sents)
+    paths = prepare_conll(WORK, args.doc_sents)
     if args.child:
         train_and_score(
             args.child[0], paths, args.budget, args.vectors_path, args.eval_every, Path(args.child[1]), tuple(args.set),

@@ -91,3 +91,21 @@ def apply_overrides(config, overrides: Iterable[str]) -> None:
             sys.exit(f"--set {override!r}: the config has no section {err}")
         except json.JSONDecodeError as err:
             sys.exit(f"--set {override!r}: the value is not JSON ({err}); quote strings, e.g. '\"chunk\"'")
+
+
+def prepare_conll(work: Path, doc_sents: int = 1) -> dict:
+    """Convert CoNLL-2003 with our own converter (IOB1 detected): one Doc
+    per sentence, or per `doc_sents` consecutive sentences of one article."""
+    from spacy.tokens import DocBin
+    from spacy.vocab import Vocab
+
+    from spacy_bilstm.corpora.conll import read_conll_ner
+
+    conll = require_shared("data", "conll2003")
+    paths = {}
+    for split, name in [("train", "eng.train"), ("dev", "eng.testa"), ("test", "eng.testb")]:
+        out = work / (f"conll_{split}.spacy" if doc_sents == 1 else f"conll_{split}_{doc_sents}sents.spacy")
+        if not out.exists():
+            DocBin(docs=read_conll_ner(conll / name, Vocab(), n_sents=doc_sents)).to_disk(out)
+        paths[split] = out
+    return paths

@@ -17,6 +17,9 @@ PROJECT_FILES = [
     "configs",
     "corpus/ner.jsonl",
     "corpus/speeches.jsonl",
+    "corpus/parliament/train.jsonl",
+    "corpus/parliament/dev.jsonl",
+    "corpus/parliament/test.jsonl",
 ]
 
 
@@ -61,7 +64,7 @@ def test_workflow_deps_come_from_earlier_steps_or_assets():
     commands = {command["name"]: command for command in config["commands"]}
     assets = {asset["dest"] for asset in config["assets"]}
     assert "train" in commands
-    assert set(config["workflows"]) >= {"all", "real", "compare", "benchmark"}
+    assert set(config["workflows"]) >= {"all", "real", "compare", "benchmark", "political"}
     for workflow, names in config["workflows"].items():
         made: List[str] = []
         for name in names:
@@ -148,3 +151,49 @@ def test_all_workflow_end_to_end(tmp_path):
     again = spacy_project(project, "all", *budget)
     assert again.returncode == 0
     assert again.stdout.count("Skipping") == 5, again.stdout
+
+
+def conll_from_embedded_corpus(path: Path) -> None:
+    """A CoNLL-2003-style file (IOB1 tags, 4 columns) made of the embedded
+    corpus, standing in for eng.train where the real one is not shipped."""
+    import spacy
+    from spacy.training import offsets_to_biluo_tags
+
+    nlp = spacy.blank("en")
+    lines = ["-DOCSTART- -X- O O", ""]
+    for raw in (REPO / "corpus" / "ner.jsonl").read_text(encoding="utf8").splitlines():
+        record = json.loads(raw)
+        doc = nlp.make_doc(record["text"])
+        tags = offsets_to_biluo_tags(doc, [(s["start"], s["end"], s["label"]) for s in record["spans"]])
+        for token, tag in zip(doc, tags):
+            if token.is_space:
+                continue
+            label = "O" if tag == "O" else "I-" + tag[2:]
+            lines.append(f"{token.text} NN O {label}")
+        lines.append("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf8")
+
+
+@pytest.mark.slow
+def test_train_political_runs_as_the_readme_says(tmp_path):
+    project = copy_project(tmp_path / "p")
+    data = tmp_path / "data"
+    conll_from_embedded_corpus(data / "conll2003" / "eng.train")
+    result = spacy_project(
+        project, "train-political", "--vars.data_dir", str(data),
+        "--vars.political_max_steps", "20", "--vars.political_eval_frequency", "10", timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (project / "training" / "political" / "model-best" / "config.cfg").exists()
+    config = (project / "training" / "political" / "model-best" / "config.cfg").read_text()
+    assert "spacy_bilstm.MixedCorpus.v1" in config
+    log = [json.loads(line) for line in (project / "training" / "political" / "log.jsonl").read_text().splitlines()]
+    assert log and max(row.get("step", 0) for row in log) == 20
+
+
+def test_train_political_without_conll_names_the_missing_file(tmp_path):
+    project = copy_project(tmp_path / "p")
+    result = spacy_project(project, "train-political", "--vars.data_dir", str(tmp_path / "nowhere"))
+    assert result.returncode != 0
+    assert "nowhere/conll2003/eng.train" in result.stdout + result.stderr

@@ -8,8 +8,8 @@ and tokenises it with spaCy's English tokenizer, trains floret vectors on it
 (fastText with subword hashing, so that unseen names still get a vector from
 their spelling), and writes a spaCy pipeline directory holding only the
 vectors, ready for ``[initialize] vectors`` or ``--paths.vectors``. The
-vectors are trained on lower-cased text: read them with
-``vectors_attr = "LOWER"``.
+vectors are trained on lower-cased text, and the table is saved to be looked
+up by lower case (floret tables keep their lookup attribute).
 
 ``--exclude-debates corpus/parliament/test.jsonl`` leaves out the speeches of
 the debates an evaluation set was drawn from, so a test sentence is never in
@@ -86,6 +86,21 @@ def raw_lines(data_dir: Path, exclude: Set[Tuple[str, str]], counts: dict) -> It
         counts[name] = f"{n_docs} documents" + (f", {n_skipped} left out (excluded debates)" if n_skipped else "")
 
 
+def lower_case_lookup(table):
+    """The same floret table, looked up by each token's lower-case form.
+
+    The vectors were trained on lower-cased text. A floret table saves its
+    lookup attribute (unlike a default-mode table), so every reader, spaCy's
+    own `StaticVectors` included, then finds "labour" when it reads "Labour".
+    """
+    from spacy.vectors import Vectors
+
+    return Vectors(
+        strings=table.strings, data=table.data, mode="floret", minn=table.minn, maxn=table.maxn,
+        hash_count=table.hash_count, hash_seed=table.hash_seed, bow=table.bow, eow=table.eow, attr="LOWER",
+    )
+
+
 @app.command("vectors")
 def vectors_command(
     data_dir: Path = typer.Argument(..., help="Folder laid out as the shared data: conll2003/, handeset/, convote/."),
@@ -105,7 +120,7 @@ def vectors_command(
         import floret
     except ImportError:
         raise InputError(
-            'the vectors command needs floret: pip install "spacy-bilstm[vectors]"', reason="missing_dependency"
+            "the vectors command needs floret, a dependency of spacy-bilstm: pip install floret", reason="missing_dependency"
         ) from None
     import spacy
     from spacy.training.initialize import convert_vectors
@@ -137,6 +152,7 @@ def vectors_command(
         model.save_floret_vectors(str(table))
         nlp = spacy.blank("en")
         convert_vectors(nlp, table, truncate=0, prune=-1, mode="floret")
+        nlp.vocab.vectors = lower_case_lookup(nlp.vocab.vectors)
         output.mkdir(parents=True, exist_ok=True)
         nlp.to_disk(output)
-    typer.echo(f"wrote floret vectors ({bucket} x {dim}) to {output}; read them with vectors_attr = \"LOWER\"")
+    typer.echo(f"wrote floret vectors ({bucket} x {dim}, looked up by lower case) to {output}")
