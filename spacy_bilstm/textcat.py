@@ -1,13 +1,17 @@
 """The `lstm_textcat` component: recurrent (optionally target-conditioned)
 text classification for spaCy, writing `doc.cats`.
 
-Stance targets are read from `doc._.stance_target`. With `nlp.pipe` over
-`(text, context)` tuples, put the target on the doc before the pipeline runs,
-e.g. with `with_stance_targets`::
+Stance targets are read from `doc._.stance_target`, and the metadata a
+model with `meta_fields` conditions on (e.g. the speaker's party) from
+`doc._.meta`. With `nlp.pipe` over `(text, context)` tuples, put both on the
+doc before the pipeline runs, e.g. with `with_stance_targets`::
 
-    pairs = [("We must act on emissions now.", {"target": "Climate Change"})]
+    pairs = [("We must act on emissions now.", {"target": "Climate Change", "meta": {"party": "Lab"}})]
     for doc, context in nlp.pipe(with_stance_targets(nlp, pairs), as_tuples=True):
-        print(doc._.stance_target, doc.cats)
+        print(doc._.stance_target, doc._.meta, doc.cats)
+
+Docs made this way carry both through `nlp.pipe(..., n_process=2)`: spaCy
+sends Docs to its workers with their user data.
 """
 from itertools import islice
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
@@ -25,7 +29,8 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
 from .errors import ModelLoadError
-from .extensions import STANCE_TARGET, install_extensions
+from .extensions import META, STANCE_TARGET, install_extensions
+from .layers.meta_embed import set_meta_values
 from .memory import HeapTrimmer
 from .oom import predict_splitting_on_oom
 
@@ -127,15 +132,23 @@ def make_textcat_scorer() -> Callable:
 
 
 def with_stance_targets(
-    nlp: Language, data: Iterable[Tuple[str, Any]], key: str = "target"
+    nlp: Language,
+    data: Iterable[Tuple[str, Any]],
+    key: str = "target",
+    meta_key: Optional[str] = "meta",
 ) -> Iterator[Tuple[Doc, Any]]:
     """Turn `(text, context)` pairs into `(doc, context)` pairs whose docs
-    carry the stance target `context[key]`, for `nlp.pipe(..., as_tuples=True)`.
+    carry the stance target `context[key]` and the metadata
+    `context[meta_key]`, for `nlp.pipe(..., as_tuples=True)`.
 
     nlp (Language): The pipeline (only its tokenizer runs here).
     data (Iterable[Tuple[str, Any]]): Texts with a context dict (or None).
     key (str): The context field holding the target; a missing or empty
         field leaves the doc without a target.
+    meta_key (Optional[str]): The context field holding a dict copied to
+        `doc._.meta` (e.g. {"party": "Lab"}, for a model with
+        `meta_fields`); without it `doc._.meta` stays None and the model
+        uses its "unknown" vectors. None: never set `doc._.meta`.
     YIELDS (Tuple[Doc, Any]): The tokenized doc and the unchanged context.
     """
     install_extensions()
@@ -143,6 +156,11 @@ def with_stance_targets(
         doc = nlp.make_doc(text)
         target = context.get(key) if isinstance(context, dict) else None
         doc._.set(STANCE_TARGET, target or None)
+        if meta_key is not None and isinstance(context, dict):
+            meta = context.get(meta_key)
+            if isinstance(meta, dict):
+                # A copy: the doc must not change when the caller's context does.
+                doc._.set(META, dict(meta))
         yield doc, context
 
 
@@ -261,6 +279,14 @@ class LSTMTextCategorizer(TrainablePipe):
         self.model.get_ref("output_layer").set_dim("nO", len(self.labels))
         if self.model.has_dim("nO") is not False:
             self.model.set_dim("nO", len(self.labels), force=True)
+        if self.model.has_ref("meta_embed"):
+            # Every training doc, not just the sample below: a value seen only
+            # late in the data still gets its own vector. Readers such as
+            # StanceCorpus put `_.meta` on both docs of an example.
+            set_meta_values(
+                self.model.get_ref("meta_embed"),
+                (doc for eg in get_examples() for doc in (eg.reference, eg.predicted)),
+            )
         doc_sample = [eg.reference for eg in islice(get_examples(), 10)]
         doc_sample = [doc for doc in doc_sample if len(doc)] or [Doc(self.vocab, words=["x"])]
         self.model.initialize(X=doc_sample)
@@ -373,17 +399,19 @@ class LSTMTextCategorizer(TrainablePipe):
 
     def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "LSTMTextCategorizer":
         """Load the component from bytes; see `TrainablePipe.from_bytes`."""
+        meta_fields = self._meta_fields()
         try:
             super().from_bytes(bytes_data, exclude=exclude)
         except ModelLoadError:
             raise
         except Exception as err:
             raise ModelLoadError(f"Could not load '{self.name}' from bytes: {_describe(err)}") from None
-        self._check_loaded(where="bytes")
+        self._check_loaded(where="bytes", meta_fields=meta_fields)
         return self
 
     def from_disk(self, path, *, exclude=tuple()) -> "LSTMTextCategorizer":
         """Load the component from a directory; see `TrainablePipe.from_disk`."""
+        meta_fields = self._meta_fields()
         try:
             super().from_disk(path, exclude=exclude)
         except ModelLoadError as err:
@@ -393,10 +421,22 @@ class LSTMTextCategorizer(TrainablePipe):
                 f"{path}: could not load '{self.name}' (corrupt or incomplete model "
                 f"directory?): {_describe(err)}"
             ) from None
-        self._check_loaded(where=str(path))
+        self._check_loaded(where=str(path), meta_fields=meta_fields)
         return self
 
-    def _check_loaded(self, where: str) -> None:
+    def _meta_fields(self) -> Optional[List[str]]:
+        if not self.model.has_ref("meta_embed"):
+            return None
+        return list(self.model.get_ref("meta_embed").attrs["fields"])
+
+    def _check_loaded(self, where: str, meta_fields: Optional[List[str]] = None) -> None:
+        # The saved fields replace the config's when the weights load; a
+        # different list of the same length would otherwise go unnoticed.
+        if meta_fields is not None and self._meta_fields() != meta_fields:
+            raise ModelLoadError(
+                f"{where}: '{self.name}' was saved with meta_fields = "
+                f"{self._meta_fields()}, but its model config says {meta_fields}."
+            )
         output_layer = self.model.get_ref("output_layer")
         if output_layer.has_dim("nO") and output_layer.get_dim("nO") != len(self.labels):
             raise ModelLoadError(

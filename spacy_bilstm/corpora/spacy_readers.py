@@ -4,9 +4,10 @@ spaCy's `Corpus` builds each Example's predicted Doc with
 ``nlp.make_doc(reference.text)``, which drops the reference's user data, and
 cuts long or gold-preprocessed references into sentences with
 ``Span.as_doc()``, which drops it too. The stance classifier needs
-``doc._.stance_target`` (and ``doc._.meta`` for provenance) on the Doc it
-predicts on, so this reader copies both from each DocBin document onto the
-predicted and reference Docs of every Example made from it.
+``doc._.stance_target`` (and ``doc._.meta``, for provenance and for a model
+with ``meta_fields``) on the Doc it predicts on, so this reader copies both
+from each DocBin document onto the predicted and reference Docs of every
+Example made from it.
 """
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional

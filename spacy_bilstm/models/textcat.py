@@ -2,7 +2,7 @@
 condition on a stance target, and an averaged-embedding baseline."""
 import re
 from functools import lru_cache
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc
 from spacy.util import registry
@@ -10,6 +10,7 @@ from thinc.api import Linear, Model, Relu, chain, concatenate
 from thinc.types import Floats2d
 
 from ..extensions import STANCE_TARGET
+from ..layers.meta_embed import MetaEmbed
 from ..layers.static_vectors import StaticVectorsEmbed, check_vectors_options
 from ..layers.textcat import FixedDropout, MeanPool, Probabilities, RecurrentDocEncoder
 
@@ -73,10 +74,14 @@ def build_lstm_textcat(
     nO: Optional[int] = None,
     linear_model: Optional[Model[List[Doc], Floats2d]] = None,
     vectors_attr: Optional[str] = None,
+    meta_fields: Sequence[str] = (),
+    meta_width: int = 16,
+    meta_dropout: float = 0.0,
 ) -> Model[List[Doc], Floats2d]:
     """Docs -> token vectors -> (target-conditioned) RNN -> pooling -> class
     probabilities; optionally plus a linear bag-of-words model ("wide and
-    deep", as spaCy's `TextCatEnsemble` pairs a linear model with a neural one).
+    deep", as spaCy's `TextCatEnsemble` pairs a linear model with a neural one)
+    and embeddings of document metadata such as the speaker's party.
 
     tok2vec (Optional[Model[List[Doc], List[Floats2d]]]): Token features, e.g.
         `spacy_bilstm.WordCharEmbed.v1`, `spacy.MultiHashEmbed.v2`, or a
@@ -116,8 +121,20 @@ def build_lstm_textcat(
     vectors_attr (Optional[str]): Look the static vectors up by this token
         attribute ("LOWER" for GloVe; spaCy 3.8 does not save the attribute
         given to `spacy init vectors --attr`); None for the table's own.
+    meta_fields (Sequence[str]): Keys of `doc._.meta` (e.g. ["party"]) whose
+        values are embedded and concatenated to the pooled text (and target)
+        vector before the output layer. The values are collected from the
+        training data at `initialize` and saved with the pipeline; unseen
+        and missing values share one "unknown" vector per field. Empty (the
+        default): no metadata, the same layers and weights as before.
+    meta_width (int): The embedding width per metadata field.
+    meta_dropout (float): In training only, the probability that a doc's
+        metadata is replaced with "unknown", so that the text carries
+        weight too and the unknown vectors are learned (fixed by the config;
+        spaCy's `training.dropout` does not change it).
     RETURNS (Model[List[Doc], Floats2d]): (n_docs, n_labels) probabilities.
     """
+    _check_meta_options(meta_fields, meta_width, meta_dropout)
     if linear_model is not None and _has_output_activation(linear_model):
         raise ValueError(
             f"lstm_textcat adds the linear model's scores to its own before one softmax "
@@ -146,10 +163,16 @@ def build_lstm_textcat(
         truncation=truncation,
         max_target_tokens=max_target_tokens,
     )
-    output_layer = Linear(nO=nO, nI=encoder.get_dim("nO"))
+    # Without metadata fields no layer is added, so that configs and
+    # pipelines saved before the option existed load unchanged.
+    meta_embed = MetaEmbed(list(meta_fields), meta_width, meta_dropout) if meta_fields else None
+    meta_nO = meta_embed.get_dim("nO") if meta_embed is not None else 0
+    output_layer = Linear(nO=nO, nI=encoder.get_dim("nO") + meta_nO)
     layers = [embed, encoder, output_layer, Probabilities(exclusive_classes)]
     if linear_model is not None:
         layers.append(linear_model)
+    if meta_embed is not None:
+        layers.append(meta_embed)
     model = Model(
         "lstm_textcat",
         _lstm_textcat_forward,
@@ -165,7 +188,21 @@ def build_lstm_textcat(
     model.set_ref("output_layer", output_layer)
     if linear_model is not None:
         model.set_ref("linear_model", linear_model)
+    if meta_embed is not None:
+        model.set_ref("meta_embed", meta_embed)
     return model
+
+
+def _check_meta_options(meta_fields: Sequence[str], meta_width: int, meta_dropout: float) -> None:
+    if isinstance(meta_fields, str):
+        raise ValueError(f"meta_fields must be a list of doc._.meta keys, e.g. [\"{meta_fields}\"].")
+    fields = list(meta_fields)
+    if any(not isinstance(field, str) or not field for field in fields) or len(set(fields)) != len(fields):
+        raise ValueError(f"meta_fields must be distinct, non-empty doc._.meta keys; got {fields}.")
+    if fields and meta_width < 1:
+        raise ValueError(f"meta_width must be at least 1 with meta_fields; got {meta_width}.")
+    if not 0.0 <= meta_dropout < 1.0:
+        raise ValueError(f"meta_dropout must be in [0, 1); got {meta_dropout}.")
 
 
 def _has_output_activation(model: Model) -> bool:
@@ -292,6 +329,10 @@ def _init(model: Model[List[Doc], Floats2d], X: Optional[List[Doc]] = None, Y=No
         if output_layer.has_dim("nO") and not owner.has_dim("nO"):
             owner.set_dim("nO", output_layer.get_dim("nO"))
         linear.initialize(X=list(X) if X else None)
+    if model.has_ref("meta_embed"):
+        # Last, so that the other layers draw the same initial weights from
+        # the seeded generators as in a model without metadata.
+        model.get_ref("meta_embed").initialize(X=list(X) if X else None)
 
 
 def _lstm_textcat_forward(
@@ -306,6 +347,11 @@ def _lstm_textcat_forward(
         targets, doc_target = [], [-1] * len(docs)
     vectors, backprop_embed = embed(docs + targets, is_train)
     pooled, backprop_encoder = encoder((vectors[: len(docs)], vectors[len(docs) :], doc_target), is_train)
+    n_pooled = pooled.shape[1]
+    backprop_meta = None
+    if model.has_ref("meta_embed"):
+        meta, backprop_meta = model.get_ref("meta_embed")(docs, is_train)
+        pooled = model.ops.xp.hstack((pooled, meta))
     scores, backprop_output = output_layer(pooled, is_train)
     backprop_linear = None
     if model.has_ref("linear_model"):
@@ -319,7 +365,11 @@ def _lstm_textcat_forward(
         d_scores = backprop_probabilities(dY)
         if backprop_linear is not None:
             backprop_linear(d_scores)
-        d_docs, d_targets, _ = backprop_encoder(backprop_output(d_scores))
+        d_pooled = backprop_output(d_scores)
+        if backprop_meta is not None:
+            backprop_meta(d_pooled[:, n_pooled:])
+            d_pooled = model.ops.xp.ascontiguousarray(d_pooled[:, :n_pooled])
+        d_docs, d_targets, _ = backprop_encoder(d_pooled)
         backprop_embed(list(d_docs) + list(d_targets))
         return []
 
