@@ -129,9 +129,10 @@ def system_config(system: str, vectors: str, weights: Optional[Dict[str, float]]
         name = "bilstm_ner_political.cfg" if data == "mixed" else "bilstm_ner.cfg"
         config = Config().from_disk(ROOT / "configs" / name, interpolate=False)
         tok2vec = config["components"]["bilstm_ner"]["model"]["tok2vec"]
-        if vectors:
-            tok2vec["include_static_vectors"] = True
-            tok2vec["vectors_attr"] = "LOWER"
+        # Every system gets the same vectors, or none (the political config
+        # asks for vectors by default).
+        tok2vec["include_static_vectors"] = bool(vectors)
+        tok2vec["vectors_attr"] = "LOWER" if vectors else None
         apply_overrides(config, overrides)
     else:
         config = init_config(lang="en", pipeline=["ner"], optimize="efficiency", gpu=False)
