@@ -30,13 +30,14 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, WORK, apply_overrides, command_line, machine_description, prepare_conll, require_shared, today, write_section  # noqa: E402
@@ -96,7 +97,7 @@ def prepare_wnut(work: Path) -> Path:
     return out
 
 
-def prepare_vectors(work: Path, kind: str, parliament: Dict[str, Path]) -> str:
+def prepare_vectors(work: Path, kind: str) -> str:
     """A vectors table for the ablations: "glove" (GloVe 6B 50d) or "floret"
     (trained here on lower-cased news and parliamentary text)."""
     if kind == "none":
@@ -124,7 +125,6 @@ def system_config(system: str, vectors: str, weights: Optional[Dict[str, float]]
     from thinc.api import Config
 
     model, data = system.split("-")
-    political = Config().from_disk(ROOT / "configs" / "bilstm_ner_political.cfg", interpolate=False)
     if model == "bilstm_ner":
         name = "bilstm_ner_political.cfg" if data == "mixed" else "bilstm_ner.cfg"
         config = Config().from_disk(ROOT / "configs" / name, interpolate=False)
@@ -139,6 +139,8 @@ def system_config(system: str, vectors: str, weights: Optional[Dict[str, float]]
         if vectors:
             config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] = True
         if data == "mixed":
+            # The same reader and weights as bilstm_ner's political config.
+            political = Config().from_disk(ROOT / "configs" / "bilstm_ner_political.cfg", interpolate=False)
             config["corpora"]["train"] = dict(political["corpora"]["train"])
     if data == "mixed" and weights:
         config["corpora"]["train"]["weights"] = dict(weights)
@@ -151,8 +153,9 @@ def _gold_tokens(nlp, docs):
     return [Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]) for d in docs]
 
 
-def score(nlp, gold_docs, label_map: Optional[Dict[str, str]] = None, keep: Optional[set] = None) -> Dict:
-    """Entity P/R/F, overall and per label, of `nlp` on `gold_docs` (gold tokens).
+def score(nlp, gold_docs, label_map: Optional[Dict[str, str]] = None, keep: Optional[set] = None) -> Tuple[Dict, list]:
+    """Entity P/R/F, overall and per label, of `nlp` on `gold_docs` (gold
+    tokens), and the predicted Docs.
 
     label_map maps the pipeline's labels to CoNLL's (unmapped labels are
     dropped); keep drops predicted labels the gold has no counterpart for.
@@ -239,18 +242,17 @@ def silver_corpus(nlp, data: Dict, out: Path, threshold: float, limit: int) -> D
     import spacy
     from spacy.tokens import DocBin
 
+    from spacy_bilstm.cli.vectors import debate_group
     from spacy_bilstm.corpora import read_handeset
 
     drawn = [line.split("\t") for line in (PARLIAMENT / "src" / "sentences.tsv").read_text(encoding="utf8").splitlines()[1:]]
-    train_debates = {row[3] for row in drawn if row[2] == "handeset" and row[1] == "train"}
-    held_debates = {row[3] for row in drawn if row[2] == "handeset" and row[1] != "train"}
+    train_groups = {debate_group("handeset", row[3]) for row in drawn if row[2] == "handeset" and row[1] == "train"}
     gold = {row[8] for row in drawn}
     splitter = spacy.blank("en")
     splitter.add_pipe("sentencizer")
     texts = []
     for speech in read_handeset(require_shared("data", "handeset", "HanDeSeT.csv"), splitter):
-        debate = {"129": "76"}.get(str(speech._.meta["debate_id"]), str(speech._.meta["debate_id"]))
-        if debate not in train_debates or debate in held_debates:
+        if speech._.meta["group"] not in train_groups:
             continue
         for sent in splitter(speech.text).sents:
             text = " ".join(sent.text.split())
@@ -261,8 +263,6 @@ def silver_corpus(nlp, data: Dict, out: Path, threshold: float, limit: int) -> D
     for doc in nlp.pipe(texts, batch_size=256):
         if doc.ents and all(ent._.confidence >= threshold for ent in doc.ents):
             kept.append(doc)
-    import random
-
     random.Random(0).shuffle(kept)
     kept = kept[:limit]
     DocBin(docs=kept).to_disk(out)
@@ -279,8 +279,6 @@ def train_and_score(system: str, data: Dict, budget: float, eval_every: float, o
     continues from the best checkpoint with a third corpus, silver sentences
     labelled by that checkpoint, drawn at half the parliamentary weight.
     """
-    import random
-
     import torch
     from spacy.tokens import DocBin
     from spacy.training.initialize import init_nlp
@@ -320,10 +318,13 @@ def train_and_score(system: str, data: Dict, budget: float, eval_every: float, o
         silver_path = out.with_suffix(".silver.spacy")
         silver = silver_corpus(nlp, data, silver_path, threshold=0.9, limit=3000)
         print(f"[{system} seed {seed}] silver: {silver}", flush=True)
-        mix = dict(config["corpora"]["train"]["weights"])
-        mix["silver"] = mix["parliament"] / 2
-        paths = dict(config["corpora"]["train"]["paths"], silver=str(silver_path))
-        train_corpus = create_mixed_corpus(paths, mix, seed=seed + 1000)
+        if silver["kept"]:
+            mix = dict(config["corpora"]["train"]["weights"])
+            mix["silver"] = mix["parliament"] / 2
+            paths = dict(config["corpora"]["train"]["paths"], silver=str(silver_path))
+            train_corpus = create_mixed_corpus(paths, mix, seed=seed + 1000)
+        else:
+            print(f"[{system} seed {seed}] no confident silver sentence: training goes on without one", flush=True)
     trainer.run(train_corpus, budget, rng)
     nlp.from_bytes(trainer.best_bytes, exclude=["vocab"])
     scores, predictions = evaluate_everywhere(nlp, data)
@@ -418,21 +419,23 @@ def render(results: List[Dict], pretrained: Optional[Dict], budget: float, jobs:
         "News systems keep their best checkpoint on CoNLL dev, mixed ones on the parliamentary dev. "
         "Entity-level F1 (spaCy's scorer) on the gold tokens.",
         "",
-        "| system | vectors | steps | parliament F1 | CoNLL F1 | WNUT-17 F1 | parliament P | parliament R |",
-        "|---|---|---|---|---|---|---|---|",
+        "| system | vectors | steps | parliament F1 | CoNLL F1 | WNUT-17 F1 | parliament P | parliament R | parliament F1 by seed |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for system in systems:
         runs = [r for r in results if r["system"] == system]
         lines.append(
             f"| {system} | {runs[0]['vectors'] or 'none'} | {statistics.mean(r['steps'] for r in runs):,.0f} | "
             + " | ".join(f"**{_mean_std([r['test'][t]['f'] for r in runs])}**" if t == "parliament" else _mean_std([r['test'][t]['f'] for r in runs]) for t in TEST_SETS)
-            + f" | {_mean_std([r['test']['parliament']['p'] for r in runs])} | {_mean_std([r['test']['parliament']['r'] for r in runs])} |"
+            + f" | {_mean_std([r['test']['parliament']['p'] for r in runs])} | {_mean_std([r['test']['parliament']['r'] for r in runs])} | "
+            + " / ".join(f"{100 * r['test']['parliament']['f']:.2f} (seed {r['seed']})" for r in runs)
+            + " |"
         )
     if pretrained:
         t = pretrained["test"]
         lines.append(
             f"| en_core_web_md (off the shelf, labels mapped) | its own 300d | – | **{100 * t['parliament']['f']:.2f}** | "
-            f"{100 * t['conll']['f']:.2f} | {100 * t['wnut17']['f']:.2f} | {100 * t['parliament']['p']:.2f} | {100 * t['parliament']['r']:.2f} |"
+            f"{100 * t['conll']['f']:.2f} | {100 * t['wnut17']['f']:.2f} | {100 * t['parliament']['p']:.2f} | {100 * t['parliament']['r']:.2f} | – |"
         )
     lines += ["", "Per-label F1 on the parliamentary test (mean over seeds):", "",
               "| system | " + " | ".join(LABELS) + " |", "|---|" + "---|" * len(LABELS)]
@@ -555,7 +558,7 @@ def main() -> None:
             train_and_score(args.child[0], data, args.budget, args.eval_every, Path(args.child[1]), args.seed,
                             args.vectors_path, weights, tuple(args.set), self_train)
         return
-    vectors = prepare_vectors(WORK, args.vectors, parliament)
+    vectors = prepare_vectors(WORK, args.vectors)
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     # hash() of strings is salted per process: name the overrides with a stable digest.
     digest = hashlib.sha1(" ".join(args.set).encode("utf8")).hexdigest()[:10] if args.set else "base"

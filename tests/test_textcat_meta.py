@@ -24,6 +24,8 @@ from spacy_bilstm.extensions import install_extensions
 from spacy_bilstm.layers.meta_embed import MetaEmbed, collect_meta_values, meta_rows, meta_value
 from spacy_bilstm.textcat import with_stance_targets
 
+from .test_textcat_config import SMALL
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "lstm_textcat.cfg"
 
@@ -426,17 +428,10 @@ def test_the_documented_meta_options_train_with_spacy_train(tmp_path):
     DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "train.spacy")
     DocBin(docs=docs[:4], store_user_data=True).to_disk(tmp_path / "dev.spacy")
     overrides = {
+        **SMALL,
         "paths.train": str(tmp_path / "train.spacy"),
         "paths.dev": str(tmp_path / "dev.spacy"),
         "components.lstm_textcat.model.include_static_vectors": False,
-        "components.lstm_textcat.model.hidden_width": 8,
-        "components.lstm_textcat.model.attention_width": 8,
-        "components.lstm_textcat.model.tok2vec.width": 8,
-        "components.lstm_textcat.model.tok2vec.rows": [100, 50, 50, 50],
-        "training.max_steps": 3,
-        "training.eval_frequency": 1,
-        "training.batcher.size.start": 8,
-        "training.batcher.size.stop": 8,
     }
     train(config_path, tmp_path / "out", use_gpu=-1, overrides=overrides)
     loaded = spacy.load(tmp_path / "out" / "model-best")

@@ -14,7 +14,7 @@ malformed source line, naming file and line.
 import json
 import re
 from pathlib import Path
-from typing import Dict, Iterator, List, NoReturn
+from typing import Dict, Iterator, NoReturn
 
 from spacy_bilstm.corpora.markup import parse_markup
 from spacy_bilstm.errors import InputError

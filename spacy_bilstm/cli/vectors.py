@@ -18,10 +18,11 @@ the vectors' training text.
 import json
 import tempfile
 from pathlib import Path
-from typing import Iterator, List, Optional, Set, Tuple
+from typing import Iterator, Optional, Set, Tuple
 
 import typer
 
+from ..corpora.textcat_sources import HANDESET_MERGED_GROUPS
 from ..errors import InputError
 from . import app
 
@@ -31,8 +32,6 @@ SOURCES = {
     "handeset": "handeset/HanDeSeT.csv",
     "convote": "convote/convote_stage3.tsv",
 }
-# HanDeSeT stores one debate under two ids; the corpus draw treats them as one.
-SAME_DEBATE = {"129": "76"}
 
 
 def excluded_debates(path: Optional[Path]) -> Set[Tuple[str, str]]:
@@ -54,6 +53,12 @@ def excluded_debates(path: Optional[Path]) -> Set[Tuple[str, str]]:
     return out
 
 
+def debate_group(source: str, debate: str) -> str:
+    """The readers' `meta["group"]` of a debate: HanDeSeT stores one debate
+    under two ids (76 and 129), which the readers merge into one group."""
+    return HANDESET_MERGED_GROUPS.get(debate, debate) if source == "handeset" else debate
+
+
 def raw_lines(data_dir: Path, exclude: Set[Tuple[str, str]], counts: dict) -> Iterator[str]:
     """Lower-cased, tokenised lines of raw text from the sources present."""
     import spacy
@@ -63,6 +68,7 @@ def raw_lines(data_dir: Path, exclude: Set[Tuple[str, str]], counts: dict) -> It
     from ..corpora.conll import read_conll_ner
 
     nlp = spacy.blank("en")
+    excluded_groups = {(source, debate_group(source, debate)) for source, debate in exclude}
     for name, relative in SOURCES.items():
         path = data_dir / relative
         if not path.exists():
@@ -76,9 +82,8 @@ def raw_lines(data_dir: Path, exclude: Set[Tuple[str, str]], counts: dict) -> It
         else:
             docs = read_convote(path, nlp)
         for doc in docs:
-            meta = doc._.meta or {}
-            debate = meta.get("debate_id") if name == "handeset" else meta.get("bill")
-            if debate is not None and (name, SAME_DEBATE.get(str(debate), str(debate))) in exclude:
+            group = (doc._.meta or {}).get("group")
+            if group is not None and (name, str(group)) in excluded_groups:
                 n_skipped += 1
                 continue
             n_docs += 1
