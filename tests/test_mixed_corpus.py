@@ -114,3 +114,12 @@ def test_resolves_from_a_training_config(corpora):
     reader = spacy.registry.resolve(config)["corpora"]["train"]
     assert reader.sizes(nlp) == {"news": 40, "parliament": 10}
     assert len(list(reader(nlp))) == 50
+
+
+def test_an_empty_corpus_names_the_corpus_and_its_file(corpora, tmp_path):
+    nlp, paths = corpora
+    empty = tmp_path / "empty.spacy"
+    DocBin().to_disk(empty)
+    reader = create_mixed_corpus(dict(paths, parliament=str(empty)), {"news": 1.0, "parliament": 1.0})
+    with pytest.raises(InputError, match=f"{empty}: corpus 'parliament' has no documents"):
+        list(reader(nlp))

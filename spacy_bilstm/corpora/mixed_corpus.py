@@ -74,7 +74,8 @@ class MixedCorpus:
             for name, corpus in self.corpora.items():
                 examples = list(corpus(nlp))
                 if not examples and self.weights[name] > 0:
-                    raise InputError(f"corpus {name!r} has no documents", reason="empty_corpus")
+                    path = getattr(corpus, "path", None)
+                    raise InputError(f"corpus {name!r} has no documents", path=path, reason="empty_corpus")
                 self._examples[name] = examples
         return self._examples
 
