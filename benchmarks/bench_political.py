@@ -562,7 +562,9 @@ def main() -> None:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     # hash() of strings is salted per process: name the overrides with a stable digest.
     digest = hashlib.sha1(" ".join(args.set).encode("utf8")).hexdigest()[:10] if args.set else "base"
-    tag = f"{args.vectors}_{args.weights.replace(':', 'to') or 'cfg'}_{digest}" + (f"_self{args.self_train}" if args.self_train else "")
+    # The budget is part of the name, so that --reuse never mixes runs of different lengths.
+    tag = (f"{args.vectors}_{args.weights.replace(':', 'to') or 'cfg'}_{digest}_b{args.budget:g}"
+           + (f"_self{args.self_train}" if args.self_train else ""))
     jobs = []
     if not args.no_pretrained:
         jobs.append(("en_core_web_md-3.8.0", None, WORK / "political_en_core_web_md.json"))
