@@ -33,11 +33,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, WORK, apply_overrides, command_line, machine_description, require_shared, today, write_section  # noqa: E402
 
 CORPORA = ["handeset", "convote", "semeval"]
-NEURAL = ["textcat_bow", "mean_embed", "lstm", "bilstm", "bilstm_target", "bilstm_bow", "bilstm_target_bow"]
+NEURAL = [
+    "textcat_bow", "mean_embed", "lstm", "bilstm", "bilstm_target", "bilstm_bow", "bilstm_target_bow",
+    "bilstm_ngram", "bilstm_target_ngram", "bilstm_ngram_party", "bilstm_target_ngram_party",
+]
 BASELINES = ["majority", "party"]
 SYSTEMS = BASELINES + NEURAL
 # The systems that read `doc._.stance_target`.
-TARGET_SYSTEMS = ("bilstm_target", "bilstm_target_bow")
+TARGET_SYSTEMS = ("bilstm_target", "bilstm_target_bow", "bilstm_target_ngram", "bilstm_target_ngram_party")
+# The systems that read the speaker's party from `doc._.meta` (meta_fields).
+PARTY_SYSTEMS = ("bilstm_ngram_party", "bilstm_target_ngram_party")
 LABELS = {
     "majority": "majority class",
     "party": "party only",
@@ -48,6 +53,10 @@ LABELS = {
     "bilstm_target": "BiLSTM + target",
     "bilstm_bow": "BiLSTM + BOW",
     "bilstm_target_bow": "BiLSTM + target + BOW",
+    "bilstm_ngram": "BiLSTM + char n-grams",
+    "bilstm_target_ngram": "BiLSTM + target + char n-grams",
+    "bilstm_ngram_party": "BiLSTM + char n-grams + party",
+    "bilstm_target_ngram_party": "BiLSTM + target + char n-grams + party",
 }
 # The linear bag-of-words model: spaCy's, as the textcat_bow system trains it.
 # In the "+ BOW" systems its class scores (no output layer of its own) are
@@ -59,6 +68,22 @@ BOW_MODEL = {
     "ngram_size": 1,
     "no_output_layer": False,
 }
+# The SVM baseline's features (word 1-3-grams, character 2-5-grams) as a
+# jointly trained linear partner, in the "+ char n-grams" systems.
+NGRAM_MODEL = {
+    "@architectures": "spacy_bilstm.CharNgramLinear.v1",
+    "exclusive_classes": True,
+    "char_ngram_min": 2,
+    "char_ngram_max": 5,
+    "word_ngram_max": 3,
+    "attr": "LOWER",
+    "length": 262144,
+    "weighting": "log_l2",
+    "no_output_layer": True,
+}
+# The "+ party" systems: one learned 16-d vector per party, hidden in 30% of
+# the training docs so that the text must carry weight too.
+PARTY_META = {"meta_fields": ["party"], "meta_width": 16, "meta_dropout": 0.3}
 WORK_DIR = WORK / "textcat"
 CHART = ROOT / "benchmarks" / "textcat_comparison.png"
 
@@ -250,6 +275,10 @@ def system_config(corpus: str, system: str, vectors: Path, overrides: Sequence[s
         model["use_target"] = system in TARGET_SYSTEMS
         if system.endswith("_bow"):
             model["linear_model"] = dict(BOW_MODEL, no_output_layer=True)
+        if "_ngram" in system:
+            model["linear_model"] = dict(NGRAM_MODEL)
+        if system in PARTY_SYSTEMS:
+            model.update(PARTY_META)
     config["components"]["lstm_textcat"]["model"].update(settings["model"])
     apply_overrides(config, overrides)
     return config
@@ -587,6 +616,8 @@ def main() -> None:
                     results.append(result)
             elif system in TARGET_SYSTEMS and corpus == "convote":
                 continue  # ConVote has no stance targets: it would be the BiLSTM again.
+            elif system in PARTY_SYSTEMS and corpus == "semeval":
+                continue  # Tweets have no party: it would be the text-only system again.
             else:
                 for seed in args.seeds:
                     name = f"{corpus}_{system}_s{seed}{'_' + tag if tag else ''}.json"
