@@ -53,10 +53,16 @@ TASKS: List[Tuple[str, str]] = [
     ("convote", "party"),
 ]
 LINEAR = ["majority", "party", "tfidf_logreg", "ngram_svm"]
-NEURAL = ["mean_embed", "lstm", "bilstm", "bilstm_target"]
-# The unidirectional LSTM is an ablation row; leaving it out of the main
-# comparison keeps the default run near the 60-minute budget on 2 cores.
-DEFAULT_NEURAL = ["bilstm", "bilstm_target"]
+NEURAL = [
+    "mean_embed", "lstm", "bilstm", "bilstm_target",
+    "bilstm_ngram", "bilstm_target_ngram", "bilstm_ngram_party", "bilstm_target_ngram_party",
+]
+# The main comparison: the shipped model (BiLSTM + char n-gram partner, with
+# the target where the corpus has one) reading the text only, and reading the
+# text and the speaker's party. The plain BiLSTMs are ablation rows now.
+DEFAULT_NEURAL = ["bilstm_ngram", "bilstm_target_ngram", "bilstm_ngram_party", "bilstm_target_ngram_party"]
+# Peers every neural row is paired with on the same test documents.
+PEERS = {"ngram_svm": "vs SVM", "party": "vs party only"}
 LABELS = {
     **bench.LABELS,
     "tfidf_logreg": "TF-IDF word 1-2-gram logistic regression",
@@ -315,12 +321,21 @@ def neural_jobs(args) -> List[Dict]:
     jobs = []
     for corpus, task in args.tasks:
         for system in args.systems:
-            if system == "bilstm_target" and (corpus == "convote" or task == "party"):
+            if system in bench.TARGET_SYSTEMS and (corpus == "convote" or task == "party"):
                 continue  # No target to condition on: it would be the BiLSTM again.
+            if system in bench.PARTY_SYSTEMS and (corpus == "semeval" or task == "party"):
+                continue  # No party to read, or the party is the very label to predict.
             for seed in range(args.seeds):
                 jobs.append({"corpus": corpus, "task": task, "system": system, "variant": "", "seed": seed,
                              "overrides": [], "quick": args.quick})
-    for variant in ablation_variants(args.ablation_corpus, args.ablations):
+    variants = ablation_variants(args.ablation_corpus, args.ablations)
+    if variants and "bilstm" not in args.systems:
+        # The ablations change one setting of the plain BiLSTM: train it too,
+        # as a row of the ablation corpus's main table.
+        for seed in range(args.seeds):
+            jobs.append({"corpus": args.ablation_corpus, "task": "stance", "system": "bilstm", "variant": "",
+                         "seed": seed, "overrides": [], "quick": args.quick})
+    for variant in variants:
         settings = ABLATIONS[variant][1]
         overrides = [f"{MODEL}{key}={json.dumps(value)}" for key, value in settings.items()]
         for seed in range(args.seeds):
@@ -405,6 +420,7 @@ def summarise(entries: List[Dict], metric_of, seed: int = 0) -> None:
         by_task.setdefault((entry["corpus"], entry["task"]), []).append(entry)
     for group in by_task.values():
         best = max(group, key=lambda e: e["mean"])
+        peers = {e["system"]: e for e in group if e["system"] in PEERS and not e.get("variant")}
         for entry in group:
             entry["best"] = entry is best
             if entry is not best:
@@ -412,6 +428,14 @@ def summarise(entries: List[Dict], metric_of, seed: int = 0) -> None:
                     entry["gold"], entry["preds"], best["preds"], entry["labels"],
                     metric=entry["metric"], n_resamples=N_RESAMPLES, seed=seed,
                 )
+            entry["vs"] = {
+                name: paired_bootstrap(
+                    entry["gold"], entry["preds"], peer["preds"], entry["labels"],
+                    metric=entry["metric"], n_resamples=N_RESAMPLES, seed=seed,
+                )
+                for name, peer in peers.items()
+                if peer is not entry and entry["system"] in NEURAL
+            }
 
 
 def _fmt_params(params: Dict) -> str:
@@ -425,17 +449,81 @@ def _fmt_params(params: Dict) -> str:
     return "; ".join(shown)
 
 
+def _interval(diff) -> str:
+    d, low, high = diff
+    return f"{d:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
 def _row(entry: Dict, name: str) -> str:
     n = len(entry["seeds"])
     score = f"{entry['mean']:.3f} ± {entry['std']:.3f}" if n > 1 else f"{entry['mean']:.3f}"
     if entry["best"]:
         diff, noise = "best", ""
     else:
-        d, low, high = entry["diff"]
-        diff = f"{d:+.3f} [{low:+.3f}, {high:+.3f}]"
-        noise = "yes" if low <= 0 <= high else "no"
+        diff = _interval(entry["diff"])
+        noise = "yes" if entry["diff"][1] <= 0 <= entry["diff"][2] else "no"
+    vs = " | ".join(_interval(entry["vs"][peer]) if peer in entry.get("vs", {}) else "" for peer in PEERS)
     return (f"| {name} | {n} | {score} | [{entry['low']:.3f}, {entry['high']:.3f}] | {entry['accuracy']:.3f} | "
-            f"{diff} | {noise} | {sum(entry['train_s']) / n:.0f} | {_fmt_params(entry['params'])} |")
+            f"{diff} | {noise} | {vs} | {sum(entry['train_s']) / n:.0f} | {_fmt_params(entry['params'])} |")
+
+
+TABLE_HEAD = (
+    "| {first} | seeds | score | 95% CI | accuracy | Δ to best [95% CI] | within noise | "
+    + " | ".join(f"Δ {label} [95% CI]" for label in PEERS.values())
+    + " | train s | settings |\n|---|---|---|---|---|---|---|" + "---|" * len(PEERS) + "---|---|"
+)
+
+
+def rebel_rows(main: List[Dict], rebels: Dict[Tuple[str, str], List[bool]]) -> List[str]:
+    """Accuracy on the rebel speeches of each parliamentary stance task: those
+    against the majority of the speaker's party in their debate, which the
+    party-only rule gets wrong. Chance is 0.5 on these two-label tasks."""
+    from spacy_bilstm.baselines import bootstrap_ci
+
+    lines = [
+        "## Rebel speeches: against the speaker's party line in the debate",
+        "",
+        "A speech is a rebel when its label differs from the majority label of its party's speeches in the "
+        "same debate (`spacy_bilstm.baselines.rebel_mask`; a party split evenly in a debate has no rebels). "
+        "The party-only rule predicts the party's usual line, so it gets them wrong unless the party's line "
+        "in that debate is the unusual one: these rows show what reading the text adds. Accuracy on the rebels "
+        "alone, mean over seeds, with a bootstrap 95% interval; chance is 0.500.",
+        "",
+        "| corpus | system | rebels / test speeches | accuracy on rebels | 95% CI | above chance |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (corpus, task), mask in rebels.items():
+        for entry in (e for e in main if (e["corpus"], e["task"]) == (corpus, task)):
+            gold = [g for g, rebel in zip(entry["gold"], mask) if rebel]
+            if not gold:
+                continue
+            preds = [[p for p, rebel in zip(run, mask) if rebel] for run in entry["preds"]]
+            point, low, high = bootstrap_ci(gold, preds, entry["labels"], metric="accuracy",
+                                            n_resamples=N_RESAMPLES, seed=0)
+            entry.setdefault("rebels", {"n": len(gold), "accuracy": point, "low": low, "high": high})
+            lines.append(
+                f"| {corpus} | {LABELS[entry['system']]} | {len(gold)} / {len(mask)} | {point:.3f} | "
+                f"[{low:.3f}, {high:.3f}] | {'yes' if low > 0.5 else 'no'} |"
+            )
+    return lines + [""]
+
+
+def test_rebels(quick: bool) -> Dict[Tuple[str, str], List[bool]]:
+    """The rebel mask of the test documents of each stance task with parties."""
+    from spacy.vocab import Vocab
+
+    from spacy_bilstm.baselines import rebel_mask, text_data
+
+    masks = {}
+    for corpus, task in TASKS:
+        if task != "stance":
+            continue
+        docs = bench.load_docs(task_paths(corpus, task, quick)["dev"], Vocab())
+        data = text_data(docs)
+        if any(p is None for p in data.parties):
+            continue
+        masks[(corpus, task)] = rebel_mask([(d._.meta or {}).get("group") for d in docs], data.parties, data.labels)
+    return masks
 
 
 def findings(main: List[Dict]) -> List[str]:
@@ -494,6 +582,35 @@ def findings(main: List[Dict]) -> List[str]:
     return lines
 
 
+def target_findings(main: List[Dict]) -> List[str]:
+    """The stance targets, each with its paired interval: text + party above
+    party only, text only above the SVM, and SemEval at 0.70 and above the SVM."""
+    lines = ["**Targets (issue 16)**, paired bootstrap 95% intervals on the same test documents:", ""]
+    for corpus, task in TASKS:
+        if task != "stance":
+            continue
+        group = {e["system"]: e for e in main if (e["corpus"], e["task"]) == (corpus, task)}
+        text_only = [e for name, e in group.items() if name in NEURAL and name not in bench.PARTY_SYSTEMS]
+        with_party = [e for name, e in group.items() if name in bench.PARTY_SYSTEMS]
+        if text_only and "ngram_svm" in group:
+            best = max(text_only, key=lambda e: e["mean"])
+            d, low, high = best["vs"]["ngram_svm"]
+            lines.append(f"- {corpus}: text only ({LABELS[best['system']]}, {best['mean']:.3f}) against the SVM "
+                         f"({group['ngram_svm']['mean']:.3f}): Δ {d:+.3f} [{low:+.3f}, {high:+.3f}], "
+                         f"{'above' if low > 0 else 'not above'}.")
+        if with_party and "party" in group:
+            best = max(with_party, key=lambda e: e["mean"])
+            d, low, high = best["vs"]["party"]
+            lines.append(f"- {corpus}: text + party ({LABELS[best['system']]}, {best['mean']:.3f}) against party "
+                         f"only ({group['party']['mean']:.3f}): Δ {d:+.3f} [{low:+.3f}, {high:+.3f}], "
+                         f"{'above' if low > 0 else 'not above'}.")
+        if corpus == "semeval" and text_only:
+            best = max(text_only, key=lambda e: e["mean"])
+            lines.append(f"- semeval: {LABELS[best['system']]} {best['mean']:.3f} ± {best['std']:.3f} against "
+                         f"the target of 0.70: {'met' if best['mean'] >= 0.70 else 'not met'}.")
+    return lines + [""]
+
+
 def ablation_findings(ablations: List[Dict], corpus: str) -> List[str]:
     """One paragraph on the ablations: the embeddings, and the best variant."""
     if not ablations:
@@ -521,7 +638,7 @@ def ablation_findings(ablations: List[Dict], corpus: str) -> List[str]:
 
 def render(
     main: List[Dict], ablations: List[Dict], skipped: List[Dict], args, total_s: float,
-    command: str = "", date: str = "",
+    rebels: Dict[Tuple[str, str], List[bool]], command: str = "", date: str = "",
 ) -> str:
     import numpy
     import sklearn
@@ -545,7 +662,7 @@ def render(
         "interval contains 0; train s = mean wall seconds per seed.",
         "",
     ]
-    lines += findings(main) + ablation_findings(ablations, args.ablation_corpus)
+    lines += findings(main) + target_findings(main) + ablation_findings(ablations, args.ablation_corpus)
     for corpus, task in TASKS:
         group = [e for e in main if (e["corpus"], e["task"]) == (corpus, task)]
         if not group:
@@ -554,19 +671,18 @@ def render(
             f"## {corpus}, {task} ({'mean F1 FAVOR/AGAINST' if group[0]['metric'] == 'semeval_f' else 'macro F1'}; "
             f"{len(group[0]['gold'])} test documents, labels {', '.join(group[0]['labels'])})",
             "",
-            "| system | seeds | score | 95% CI | accuracy | Δ to best [95% CI] | within noise | train s | settings |",
-            "|---|---|---|---|---|---|---|---|---|",
+            TABLE_HEAD.format(first="system"),
         ]
         lines += [_row(e, LABELS[e["system"]]) for e in group]
         lines.append("")
+    lines += rebel_rows(main, rebels)
     if ablations:
         lines += [
             f"## Ablations of the BiLSTM on {args.ablation_corpus} (stance)",
             "",
             "Δ is to the best variant; the reference is the main comparison's BiLSTM.",
             "",
-            "| variant | seeds | score | 95% CI | accuracy | Δ to best [95% CI] | within noise | train s | settings |",
-            "|---|---|---|---|---|---|---|---|---|",
+            TABLE_HEAD.format(first="variant"),
         ]
         lines += [_row(e, ablation_label(e, args.ablation_corpus)) for e in ablations]
         lines += ["", "![ablations](comparison_ablations.png)", ""]
@@ -636,7 +752,8 @@ def render_saved() -> None:
     saved = json.loads((OUT_DIR / "results.json").read_text())
     meta = saved["meta"]
     args = argparse.Namespace(**meta["args"])
-    text = render(saved["main"], saved["ablations"], saved["skipped"], args, meta["total_s"],
+    rebels = {(corpus, task): mask for corpus, task, mask in saved["rebels"]}
+    text = render(saved["main"], saved["ablations"], saved["skipped"], args, meta["total_s"], rebels,
                   command=meta["command"], date=meta["date"])
     with atomic_open(REPORT, "w") as f:
         f.write(text)
@@ -651,7 +768,8 @@ def main() -> None:
                         help="minutes: no training starts that would end after this (judged by the longest "
                         "finished run on its corpus); what is left is listed as not run")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke test: tiny parts, one epoch, 2 seeds, BiLSTM on SemEval, one ablation; "
+                        help="smoke test: tiny parts, one epoch, 2 seeds, text-only and text + party on HanDeSeT, "
+                        "one ablation; "
                         "writes under benchmarks/work/compare/quick/")
     parser.add_argument("--jobs", type=int, default=2, help="training processes at once")
     parser.add_argument("--systems", nargs="*", default=None, choices=NEURAL)
@@ -675,9 +793,9 @@ def main() -> None:
     start = time.time()
     if args.quick:
         args.seeds = min(args.seeds, 2)
-        args.systems = args.systems if args.systems is not None else ["bilstm"]
+        args.systems = args.systems if args.systems is not None else ["bilstm_ngram", "bilstm_ngram_party"]
         args.ablations = args.ablations if args.ablations is not None else ["cell_gru"]
-        neural_tasks = [("semeval", "stance")]
+        neural_tasks = [("handeset", "stance")]
         out_dir = OUT_DIR / "quick"
     else:
         args.systems = args.systems if args.systems is not None else DEFAULT_NEURAL
@@ -708,13 +826,15 @@ def main() -> None:
     from spacy_bilstm.io import atomic_open
 
     total_s = time.time() - start
-    text = render(main_entries, ablation_entries, skipped, args, total_s)
+    rebels = test_rebels(args.quick)
+    text = render(main_entries, ablation_entries, skipped, args, total_s, rebels)
     with atomic_open(out_dir / "COMPARISON.md", "w") as f:
         f.write(text)
     meta = {"command": command_line(), "date": today(), "total_s": total_s,
             "args": {k: v for k, v in vars(args).items() if k in ("seeds", "budget", "jobs", "quick", "ablation_corpus")}}
     with atomic_open(OUT_DIR / ("results-quick.json" if args.quick else "results.json"), "w") as f:
-        json.dump({"main": main_entries, "ablations": ablation_entries, "skipped": skipped, "meta": meta}, f)
+        json.dump({"main": main_entries, "ablations": ablation_entries, "skipped": skipped, "meta": meta,
+                   "rebels": [[corpus, task, mask] for (corpus, task), mask in rebels.items()]}, f)
     plot(main_entries, ablation_entries, out_dir)
     print(text)
 

@@ -178,6 +178,37 @@ def party_baseline(
     )
 
 
+def rebel_mask(groups: Sequence[Hashable], parties: Sequence[Hashable], labels: Labels) -> List[bool]:
+    """Which documents are "rebel" speeches: their label differs from the
+    majority label of the speaker's party in the same debate.
+
+    The party-only baseline gets a rebel speech wrong whenever the party's
+    line in that debate is its usual one, so scoring the rebels apart shows
+    what the text adds. The majority counts every speech of the party in the
+    debate, the document itself included; a party whose speeches in a debate
+    are tied has no majority there, and none of them is a rebel. Documents
+    without a party (None or "") are never rebels.
+
+    groups (Sequence[Hashable]): The debate of each document (``meta["group"]``).
+    parties (Sequence[Hashable]): The speaker's party of each document.
+    labels (Sequence[str]): Gold labels.
+    RETURNS (List[bool]): True for each rebel speech, in document order.
+    """
+    _check_lengths(groups, labels)
+    _check_lengths(parties, labels)
+    counts: Dict[Tuple[Hashable, Hashable], Counter] = {}
+    for group, party, label in zip(groups, parties, labels):
+        counts.setdefault((group, party), Counter())[label] += 1
+    line: Dict[Tuple[Hashable, Hashable], Optional[str]] = {}
+    for key, counter in counts.items():
+        (top, n_top), *rest = counter.most_common()
+        line[key] = None if rest and rest[0][1] == n_top else top
+    return [
+        party not in (None, "") and line[(group, party)] is not None and label != line[(group, party)]
+        for group, party, label in zip(groups, parties, labels)
+    ]
+
+
 # --- linear baselines -------------------------------------------------------------
 
 

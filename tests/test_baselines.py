@@ -210,3 +210,30 @@ def test_relabel_by_party_counts_missing(tmp_path):
     assert missing == 1
     assert [d.cats for d in relabelled] == [{"D": 1.0, "R": 0.0}, {"D": 0.0, "R": 1.0}]
     assert docs[0].cats == {"n": 0.0, "y": 1.0}  # the originals are untouched
+
+
+def test_rebel_mask_marks_speeches_against_the_party_line_in_their_debate():
+    from spacy_bilstm.baselines import rebel_mask
+
+    groups = ["d1", "d1", "d1", "d1", "d2", "d2", "d2"]
+    parties = ["Lab", "Lab", "Lab", "Con", "Lab", "Lab", "Con"]
+    labels = ["yes", "yes", "no", "no", "no", "no", "no"]
+    # d1: Labour's line is yes, so the one Labour "no" rebels; the lone
+    # Conservative is its own party's line. d2: Labour votes no, with no rebel.
+    assert rebel_mask(groups, parties, labels) == [False, False, True, False, False, False, False]
+
+
+def test_rebel_mask_has_no_rebels_where_a_party_is_split_evenly_or_has_no_party():
+    from spacy_bilstm.baselines import rebel_mask
+
+    groups = ["d1", "d1", "d1", "d1"]
+    parties = ["Lab", "Lab", None, None]
+    labels = ["yes", "no", "yes", "no"]
+    assert rebel_mask(groups, parties, labels) == [False, False, False, False]
+
+
+def test_rebel_mask_rejects_fields_of_different_lengths():
+    from spacy_bilstm.baselines import rebel_mask
+
+    with pytest.raises(ValueError, match="length mismatch"):
+        rebel_mask(["d1"], ["Lab", "Con"], ["yes"])

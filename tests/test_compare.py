@@ -79,7 +79,7 @@ def test_report_tables_from_a_tiny_fixture(compare, tmp_path):
     compare.summarise(ablations, metric_of)
     args = argparse.Namespace(seeds=3, budget=60.0, jobs=2, quick=False, ablation_corpus="semeval")
     skipped = [{"corpus": "convote", "task": "party", "system": "bilstm", "variant": "", "seed": 2}]
-    text = compare.render(main, ablations, skipped, args, 90.0)
+    text = compare.render(main, ablations, skipped, args, 90.0, {})
     assert "## semeval, stance (mean F1 FAVOR/AGAINST; 60 test documents, labels AGAINST, FAVOR, NONE)" in text
     rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
     assert rows["BiLSTM"].split(" | ")[1:3] == ["3", "0.952 ± 0.082"]
@@ -94,6 +94,43 @@ def test_report_tables_from_a_tiny_fixture(compare, tmp_path):
     compare.plot(main, ablations, tmp_path)
     assert (tmp_path / "comparison_systems.png").stat().st_size > 0
     assert (tmp_path / "comparison_ablations.png").stat().st_size > 0
+
+
+def test_neural_rows_are_paired_with_the_svm_and_party_only_and_rebels_scored_apart(compare):
+    """Each neural row carries its paired difference to the SVM and to party
+    only; the rebel table scores the speeches against the party line alone."""
+    import argparse
+
+    gold = ["yes", "yes", "no", "no"] * 15
+    labels = ["no", "yes"]
+    # Every fourth speech is a rebel: its party usually says "yes"...
+    rebels = [i % 4 == 2 for i in range(len(gold))]
+    party_only = ["yes" if i % 4 < 3 else "no" for i in range(len(gold))]
+    text_party = list(gold)  # reads the text: right on the rebels too
+    svm = [g if i % 3 else ("no" if g == "yes" else "yes") for i, g in enumerate(gold)]
+
+    def entry(system, preds):
+        return {
+            "corpus": "handeset", "task": "stance", "system": system, "variant": "", "labels": labels,
+            "gold": gold, "seeds": list(range(len(preds))), "preds": preds, "train_s": [1.0] * len(preds),
+            "params": {},
+        }
+
+    main = [entry("party", [party_only]), entry("ngram_svm", [svm]),
+            entry("bilstm_ngram_party", [text_party, text_party, text_party])]
+    compare.summarise(main, lambda e: "macro_f")
+    neural = main[2]
+    assert set(neural["vs"]) == {"ngram_svm", "party"}
+    assert neural["vs"]["party"][1] > 0  # the interval of the difference lies above 0
+    assert "vs" not in main[0] or not main[0]["vs"]  # baselines are not paired with themselves
+    args = argparse.Namespace(seeds=3, budget=60.0, jobs=2, quick=False, ablation_corpus="semeval")
+    text = compare.render(main, [], [], args, 90.0, {("handeset", "stance"): rebels})
+    assert "Δ vs SVM [95% CI]" in text and "Δ vs party only [95% CI]" in text
+    rebel_lines = {line.split(" | ")[1]: line for line in text.splitlines() if line.startswith("| handeset | ")}
+    assert rebel_lines["party only"].split(" | ")[2:4] == ["15 / 60", "0.000"]
+    assert rebel_lines["BiLSTM + char n-grams + party"].split(" | ")[3] == "1.000"
+    assert rebel_lines["BiLSTM + char n-grams + party"].rstrip(" |").endswith("yes")
+    assert "- handeset: text + party (BiLSTM + char n-grams + party, 1.000) against party only" in text
 
 
 def test_jobs_past_the_budget_are_listed_not_run(compare):

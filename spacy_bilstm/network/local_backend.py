@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Iterator, Optional, Tuple
 
 from spacy.language import Language
+from spacy.tokens import Doc
 from tqdm import tqdm
 
 from ..extensions import install_extensions
@@ -18,6 +19,7 @@ from ..records import RecordReport
 from .aggregate import Aggregate
 from .checkpoint import Checkpoint
 from .extract import ExtractOptions, extract_doc
+from .pipeline import record_doc
 from .sources import FieldMap, JsonlSource, Position, Record, iter_docbin, read_docbin
 
 DEFAULT_CHECKPOINT_EVERY = 10_000
@@ -111,7 +113,7 @@ def run_jsonl(
         total=source.count_records(), initial=resumed, unit="rec", disable=not progress or None, leave=False
     ) as bar:
         tracker = _Progress(checkpoint, checkpoint_every, report, total, bar)
-        stream: Iterator[Tuple[str, Record]] = ((r.text, r) for r in source.records(start))
+        stream: Iterator[Tuple[Doc, Record]] = ((record_doc(nlp, r.text, r.meta), r) for r in source.records(start))
         for doc, record in nlp.pipe(stream, as_tuples=True, batch_size=batch_size):
             for error in record.skipped:
                 report.read += 1

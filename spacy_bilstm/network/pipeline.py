@@ -1,10 +1,11 @@
 """Loading the pipeline that feeds the network, the same way on every worker."""
 
 from pathlib import Path
-from typing import Union
+from typing import Dict, Union
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from ..errors import InputError
 from ..extensions import install_extensions
@@ -48,3 +49,21 @@ def load_pipeline(model: Union[str, Path], need_sentences: bool = False, gpu_id:
     if need_sentences and not sets_sentences(nlp):
         nlp.add_pipe("sentencizer", first=True)
     return nlp
+
+
+def record_doc(nlp: Language, text: str, meta: Dict[str, object]) -> Doc:
+    """The Doc of one input record, carrying the record's metadata.
+
+    The backends hand `nlp.pipe` Docs, not texts, so that components that
+    read `doc._.meta` (an `lstm_textcat` with `meta_fields = ["party"]`) see
+    the speaker's party as they did in training; from a bare text they would
+    read every speech as "unknown" and sign the speaker edges by text alone.
+
+    nlp (Language): The pipeline (its tokenizer makes the Doc).
+    text (str): The record's text.
+    meta (Dict[str, object]): Its id, date, speaker and further fields.
+    RETURNS (Doc): The tokenised Doc with `doc._.meta` set to a copy of meta.
+    """
+    doc = nlp.make_doc(text)
+    doc._.meta = dict(meta)
+    return doc

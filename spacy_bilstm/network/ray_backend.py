@@ -43,7 +43,7 @@ from .aggregate import ROW_FIELDS, Aggregate, Row
 from .checkpoint import Checkpoint
 from .extract import ExtractOptions, extract_doc
 from .local_backend import DEFAULT_BATCH_SIZE, RunResult
-from .pipeline import load_pipeline
+from .pipeline import load_pipeline, record_doc
 from .sources import FieldMap, file_names, input_files, iter_lines, parse_line
 
 DEFAULT_LINES_PER_SHARD = 2000
@@ -171,7 +171,7 @@ class ShardWorker:
         path = Path(shard.path)
         name = self.names[shard.file_index]
 
-        def records() -> Iterator[Tuple[str, Tuple[str, Dict[str, object]]]]:
+        def records() -> Iterator[Tuple[Any, Tuple[str, Dict[str, object]]]]:
             for number, raw, _ in iter_lines(path, shard.start, shard.end, shard.first_line):
                 if not raw.strip():
                     continue
@@ -197,7 +197,7 @@ class ShardWorker:
                     report.invalid(err)
                     continue
                 report.used += 1
-                yield text, (text, meta)
+                yield record_doc(self.nlp, text, meta), (text, meta)
 
         aggregate = Aggregate()
         try:
