@@ -150,6 +150,42 @@ def test_report_writes_summary_markdown_and_curves(tmp_path, monkeypatch, capsys
     assert sorted(p.name for p in out.iterdir()) == ["curves.png", "report.md", "summary.json"]
 
 
+def test_report_shows_the_cross_validated_comparison(tmp_path, monkeypatch, capsys):
+    cv = tmp_path / "cv.json"
+    cv.write_text(json.dumps({
+        "n_folds": 5, "n_docs": 240,
+        "scores": {
+            "model": {"macro_f": 0.81, "accuracy": 0.82, "macro_f_ci": [0.76, 0.86], "per_label": {}},
+            "party": {"macro_f": 0.70, "accuracy": 0.71, "macro_f_ci": [0.64, 0.76], "per_label": {}},
+            "majority": {"macro_f": 0.34, "accuracy": 0.52, "macro_f_ci": [0.32, 0.36], "per_label": {}},
+        },
+        "model_vs_party": {"macro_f_diff": 0.11, "ci": [0.05, 0.17], "model_ahead": True},
+        "docs": [],
+    }))
+    out = tmp_path / "out"
+    result = run_main(monkeypatch, capsys, "report", "--crossval", f"stance={cv}",
+                      "--summary", out / "summary.json", "--markdown", out / "report.md")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["runs"]["stance"]["crossval"]["model_vs_party"]["model_ahead"] is True
+    assert not summary["notes"]
+    markdown = (out / "report.md").read_text()
+    assert "5-fold cross-validation over all 240 documents" in markdown
+    assert "| **model** | 0.810 | [0.760, 0.860] | 0.820 |" in markdown
+    assert "| party only | 0.700 | [0.640, 0.760] | 0.710 |" in markdown
+    assert "Model − party only: +0.110 [+0.050, +0.170] (paired bootstrap): ahead." in markdown
+    # Behind or within the noise: a note says so.
+    data = json.loads(cv.read_text())
+    data["model_vs_party"] = {"macro_f_diff": 0.01, "ci": [-0.04, 0.06], "model_ahead": False}
+    cv.write_text(json.dumps(data))
+    result = run_main(monkeypatch, capsys, "report", "--crossval", f"stance={cv}", "--summary", out / "s.json")
+    assert "note: stance: in cross-validation the model is not ahead of the party-only baseline" in result.stderr
+    (tmp_path / "x.json").write_text("{}")
+    result = run_main(monkeypatch, capsys, "report", "--crossval", f"stance={tmp_path / 'x.json'}",
+                      "--summary", out / "s2.json")
+    assert result.returncode == 2 and "not a crossval result" in result.stderr
+
+
 @pytest.mark.parametrize(
     "args,starts",
     [

@@ -75,6 +75,9 @@ def report_command(
     baselines: List[str] = typer.Option(
         [], "--baseline", help="NAME=TRAIN.spacy,DEV.spacy: stance baselines to compare; repeatable."
     ),
+    crossval: List[str] = typer.Option(
+        [], "--crossval", help="NAME=cv.json (from `crossval`): cross-validated scores; repeatable."
+    ),
     network: Optional[Path] = typer.Option(None, "--network", help="The `network` command's report JSON."),
     network_png: Optional[Path] = typer.Option(None, "--network-png", help="The network drawing, to link to."),
     summary: Path = typer.Option(..., "--summary", help="Write the summary JSON here."),
@@ -100,6 +103,7 @@ def report_command(
         pairs,
         network=network,
         network_png=network_png,
+        crossval={name: Path(path) for name, path in _pairs("--crossval", crossval).items()},
     )
     written = write_report(
         result, entries, summary_path=summary, markdown_path=markdown, curves_path=curves, title=title

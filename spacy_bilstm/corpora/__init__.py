@@ -8,7 +8,7 @@ from .conll import decode_tags, detect_scheme, read_conll_ner
 from .decoding import iter_lines
 from .formats import detect_ner_format, detect_textcat_format, read_ner, read_textcat
 from .jsonl_ner import read_jsonl_ner
-from .splits import grouped_split, split_docs, split_strategy, stratified_split
+from .splits import doc_folds, grouped_folds, grouped_split, split_docs, split_strategy, stratified_folds, stratified_split
 from .textcat_sources import (
     make_textcat_doc,
     read_convote,
@@ -22,6 +22,8 @@ __all__ = [
     "detect_ner_format",
     "detect_scheme",
     "detect_textcat_format",
+    "doc_folds",
+    "grouped_folds",
     "grouped_split",
     "iter_lines",
     "make_textcat_doc",
@@ -35,5 +37,6 @@ __all__ = [
     "read_textcat_jsonl",
     "split_docs",
     "split_strategy",
+    "stratified_folds",
     "stratified_split",
 ]

@@ -8,6 +8,8 @@ model built from the same reader output see exactly the same documents.
 * `stratified_split` keeps each stratum's (e.g. target+label) share of the
   data the same in both splits, for data without groups.
 * `split_docs` picks one of them for Docs from `textcat_sources`.
+* `grouped_folds` and `doc_folds` assign items to k cross-validation folds
+  the same two ways.
 
 Both return the items in their input order within each split, and depend
 only on the items (in order), the key functions, `dev_fraction` and `seed`.
@@ -160,3 +162,98 @@ def split_docs(docs: Sequence[Doc], dev_fraction: float, seed: int = 0) -> Tuple
     if split_strategy(docs) == "group":
         return grouped_split(docs, doc_group, dev_fraction, seed)
     return stratified_split(docs, doc_stratum, dev_fraction, seed)
+
+
+def grouped_folds(
+    items: Sequence[T],
+    group_of: Callable[[T], Hashable],
+    n_folds: int,
+    seed: int = 0,
+) -> List[int]:
+    """Assign items to `n_folds` folds, keeping every group whole.
+
+    The groups are sorted by key, shuffled with `seed`, then (largest first,
+    ties in shuffled order) each goes to the fold with the fewest items so
+    far (the lowest-numbered on a tie), so the folds are as even as whole
+    groups allow.
+
+    items (Sequence[T]): The items, e.g. Docs.
+    group_of (Callable[[T], Hashable]): The group key of an item.
+    n_folds (int): The number of folds, at least 2 and at most the number of groups.
+    seed (int): The shuffle seed.
+    RETURNS (List[int]): The fold (0 .. n_folds - 1) of each item, in input order.
+    RAISES (ValueError): If there are fewer groups than folds, or n_folds < 2.
+    """
+    keys = [group_of(item) for item in items]
+    sizes: Dict[Hashable, int] = {}
+    for key in keys:
+        sizes[key] = sizes.get(key, 0) + 1
+    _check_folds(n_folds, len(sizes), "groups")
+    order = sorted(sizes, key=_key_order)
+    random.Random(seed).shuffle(order)
+    # sorted() is stable: equal sizes keep their shuffled order.
+    order = sorted(order, key=lambda key: -sizes[key])
+    loads = [0] * n_folds
+    fold_of: Dict[Hashable, int] = {}
+    for key in order:
+        fold = min(range(n_folds), key=lambda k: (loads[k], k))
+        fold_of[key] = fold
+        loads[fold] += sizes[key]
+    return [fold_of[key] for key in keys]
+
+
+def stratified_folds(
+    items: Sequence[T],
+    stratum_of: Callable[[T], Hashable],
+    n_folds: int,
+    seed: int = 0,
+) -> List[int]:
+    """Assign items to `n_folds` folds with each stratum spread evenly.
+
+    Strata are visited in sorted key order; each one's items are shuffled
+    with one `random.Random(seed)` and dealt out round-robin, continuing from
+    the fold where the previous stratum stopped, so fold sizes differ by at
+    most one.
+
+    items (Sequence[T]): The items.
+    stratum_of (Callable[[T], Hashable]): The stratum key (e.g. target+label).
+    n_folds (int): The number of folds, at least 2 and at most the number of items.
+    seed (int): The shuffle seed.
+    RETURNS (List[int]): The fold of each item, in input order.
+    RAISES (ValueError): If there are fewer items than folds, or n_folds < 2.
+    """
+    _check_folds(n_folds, len(items), "items")
+    strata: Dict[Hashable, List[int]] = {}
+    for i, item in enumerate(items):
+        strata.setdefault(stratum_of(item), []).append(i)
+    rng = random.Random(seed)
+    folds = [0] * len(items)
+    dealt = 0
+    for key in sorted(strata, key=_key_order):
+        members = list(strata[key])
+        rng.shuffle(members)
+        for i in members:
+            folds[i] = dealt % n_folds
+            dealt += 1
+    return folds
+
+
+def doc_folds(docs: Sequence[Doc], n_folds: int, seed: int = 0) -> List[int]:
+    """Cross-validation folds of labelled Docs, made as `split_docs` splits
+    them: whole debates where every Doc has a group, else stratified.
+
+    docs (Sequence[Doc]): Docs from a `textcat_sources` reader.
+    n_folds (int): The number of folds.
+    seed (int): The shuffle seed.
+    RETURNS (List[int]): The fold of each Doc, in input order.
+    """
+    if split_strategy(docs) == "group":
+        return grouped_folds(docs, doc_group, n_folds, seed)
+    return stratified_folds(docs, doc_stratum, n_folds, seed)
+
+
+def _check_folds(n_folds: int, n_units: int, units: str) -> None:
+    if n_folds < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, not {n_folds}")
+    if n_units < n_folds:
+        raise ValueError(f"{n_folds} folds need at least {n_folds} {units}, but there are {n_units}")

@@ -76,6 +76,7 @@ def build_summary(
     baselines: Mapping[str, Tuple[Path, Path]],
     network: Optional[Path] = None,
     network_png: Optional[Path] = None,
+    crossval: Optional[Mapping[str, Path]] = None,
 ) -> Tuple[Dict[str, Any], Dict[str, List[LogEntry]]]:
     """Gather everything a report shows.
 
@@ -85,13 +86,16 @@ def build_summary(
         DocBins for the stance baselines.
     network (Optional[Path]): The `network` command's report JSON.
     network_png (Optional[Path]): The network drawing, to link to.
+    crossval (Optional[Mapping[str, Path]]): Run name -> the `crossval`
+        command's JSON (pooled scores of the model and the baselines).
     RETURNS (Tuple[Dict[str, Any], Dict[str, List[LogEntry]]]): The summary
         (JSON-ready) and the parsed training logs (for the curves).
     RAISES (InputError): For a missing or malformed input file.
     """
     runs: Dict[str, Dict[str, Any]] = {}
     entries: Dict[str, List[LogEntry]] = {}
-    for name in sorted(set(metrics) | set(logs) | set(baselines)):
+    crossval = crossval or {}
+    for name in sorted(set(metrics) | set(logs) | set(baselines) | set(crossval)):
         run: Dict[str, Any] = {}
         if name in metrics:
             scores = read_json_object(metrics[name], "metrics file")
@@ -106,12 +110,33 @@ def build_summary(
         if name in baselines:
             train, dev = baselines[name]
             run["baselines"] = stance_baselines(train, dev)
+        if name in crossval:
+            run["crossval"] = crossval_summary(read_json_object(crossval[name], "cross-validation file"), crossval[name])
         runs[name] = run
     summary: Dict[str, Any] = {"runs": runs}
     if network is not None:
         summary["network"] = network_summary(read_json_object(network, "network report"), network, network_png)
     summary["notes"] = notes(summary)
     return summary, entries
+
+
+def crossval_summary(result: Mapping[str, Any], path: Path) -> Dict[str, Any]:
+    """The pooled scores of a `crossval` run, without its per-document rows.
+
+    result (Mapping[str, Any]): The `crossval` command's JSON.
+    path (Path): Its file, for the error message.
+    RETURNS (Dict[str, Any]): Folds, documents, scores and the comparison.
+    RAISES (InputError): If the file is not a `crossval` result.
+    """
+    if not isinstance(result.get("scores"), dict) or "model" not in result["scores"]:
+        raise InputError("no 'scores.model': not a crossval result", path=path, reason="bad_json")
+    return {
+        "file": str(path),
+        "n_folds": result.get("n_folds"),
+        "n_docs": result.get("n_docs"),
+        "scores": {name: {k: v for k, v in s.items() if k != "per_label"} for name, s in result["scores"].items()},
+        "model_vs_party": result.get("model_vs_party"),
+    }
 
 
 def network_summary(report: Mapping[str, Any], path: Path, png: Optional[Path]) -> Dict[str, Any]:
@@ -160,6 +185,13 @@ def notes(summary: Mapping[str, Any]) -> List[str]:
         training = run.get("training") or {}
         if training.get("finite") is False:
             found.append(f"{name}: the training log has non-finite losses or scores.")
+        comparison = (run.get("crossval") or {}).get("model_vs_party")
+        if comparison and not comparison["model_ahead"]:
+            low, high = comparison["ci"]
+            found.append(
+                f"{name}: in cross-validation the model is not ahead of the party-only baseline: "
+                f"macro F1 difference {comparison['macro_f_diff']:+.3f} [{low:+.3f}, {high:+.3f}]."
+            )
         party = (run.get("baselines") or {}).get("party")
         if score is not None and party and score <= party["macro_f"]:
             found.append(
@@ -253,6 +285,25 @@ def render_markdown(summary: Mapping[str, Any], curves: Optional[Path], markdown
                 ) + "."]
             if metrics.get("cats_macro_auc") is not None:
                 out.append(f"Macro ROC AUC {_fmt(metrics['cats_macro_auc'])}.")
+        crossval = run.get("crossval")
+        if crossval:
+            if run.get("task") != "textcat":
+                out += [f"## {name}: stance classification", ""]
+            out += ["", f"{crossval['n_folds']}-fold cross-validation over all {crossval['n_docs']} documents "
+                    "(each scored once, by a model that never saw its debate; the baselines fitted on the same "
+                    "folds), with bootstrap 95% intervals:", "",
+                    "| system | macro F1 | 95% CI | accuracy |", "|---|---:|---|---:|"]
+            for key, label in (("model", "**model**"), ("party", "party only"), ("majority", "majority class")):
+                if key in crossval["scores"]:
+                    row = crossval["scores"][key]
+                    low, high = row["macro_f_ci"]
+                    out.append(f"| {label} | {_fmt(row['macro_f'])} | [{_fmt(low)}, {_fmt(high)}] "
+                               f"| {_fmt(row['accuracy'])} |")
+            comparison = crossval.get("model_vs_party")
+            if comparison:
+                low, high = comparison["ci"]
+                out += ["", f"Model − party only: {comparison['macro_f_diff']:+.3f} [{low:+.3f}, {high:+.3f}] "
+                        f"(paired bootstrap): {'ahead' if comparison['model_ahead'] else 'not ahead'}."]
         else:
             out += [f"## {name}", ""]
         if "training" in run:
