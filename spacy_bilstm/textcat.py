@@ -30,7 +30,7 @@ from thinc.types import Floats2d
 
 from .errors import ModelLoadError
 from .extensions import META, STANCE_TARGET, install_extensions
-from .layers.meta_embed import set_meta_values
+from .layers.meta_embed import set_meta_prior, set_meta_values
 from .memory import HeapTrimmer
 from .oom import predict_splitting_on_oom
 
@@ -283,10 +283,10 @@ class LSTMTextCategorizer(TrainablePipe):
             # Every training doc, not just the sample below: a value seen only
             # late in the data still gets its own vector. Readers such as
             # StanceCorpus put `_.meta` on both docs of an example.
-            set_meta_values(
-                self.model.get_ref("meta_embed"),
-                (doc for eg in get_examples() for doc in (eg.reference, eg.predicted)),
-            )
+            meta_embed = self.model.get_ref("meta_embed")
+            set_meta_values(meta_embed, (doc for eg in get_examples() for doc in (eg.reference, eg.predicted)))
+            if meta_embed.attrs.get("use_prior"):
+                set_meta_prior(meta_embed, _labelled_meta_docs(get_examples()), self.labels)
         doc_sample = [eg.reference for eg in islice(get_examples(), 10)]
         doc_sample = [doc for doc in doc_sample if len(doc)] or [Doc(self.vocab, words=["x"])]
         self.model.initialize(X=doc_sample)
@@ -449,6 +449,19 @@ class LSTMTextCategorizer(TrainablePipe):
                 f"{self.cfg['multi_label']}, but its model config says "
                 f"exclusive_classes = {self.model.attrs.get('exclusive_classes')}."
             )
+
+
+def _labelled_meta_docs(examples: Iterable[Example]) -> Iterator[Tuple[Doc, str]]:
+    """(doc carrying the metadata, gold label) of each single-label example,
+    for counting the metadata prior. The predicted doc is the one the model
+    reads; readers that put `_.meta` only on the reference are read there."""
+    for eg in examples:
+        cats = eg.reference.cats
+        if not cats:
+            continue
+        label = max(sorted(cats), key=lambda name: cats[name])
+        doc = eg.predicted if isinstance(eg.predicted._.get(META), dict) else eg.reference
+        yield doc, label
 
 
 def _describe(err: Exception) -> str:

@@ -439,3 +439,58 @@ def test_the_documented_meta_options_train_with_spacy_train(tmp_path):
     assert layer.attrs["values"] == {"party": sorted(PARTY_LABEL)}
     assert layer.attrs["dropout"] == 0.3
     assert set(loaded(_doc(loaded, "Order , order", {"party": "Lab"})).cats) == {"AGAINST", "FAVOR"}
+
+
+def _initialized(model: Dict) -> Language:
+    fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_textcat", config={"model": model})
+    examples = _party_examples(nlp)
+    nlp.initialize(lambda: examples)
+    return nlp
+
+
+def test_meta_prior_starts_from_the_party_line_before_any_update():
+    """The counted prior alone, with no training step, predicts each party's
+    line; an unseen party gets no prior and the untrained text decides."""
+    nlp = _initialized(_model(meta_prior=True))
+    docs, gold = _held_out(nlp)
+    assert _accuracy(nlp, docs, gold) == 1.0
+    layer = _meta_layer(nlp)
+    prior = numpy.asarray(layer.attrs["prior"])
+    # add-one smoothed: p(FAVOR | Lab) = 4/5 against p(FAVOR) = 7/14.
+    lab = layer.attrs["values"]["party"].index("Lab") + 1
+    labels = nlp.get_pipe("lstm_textcat").labels
+    assert prior[lab, labels.index("FAVOR")] == pytest.approx(numpy.log(0.8 / 0.5), abs=1e-6)
+    assert prior[lab, labels.index("AGAINST")] == pytest.approx(numpy.log(0.2 / 0.5), abs=1e-6)
+    assert not prior[0].any()  # the unknown row
+    without = _initialized(_model())
+    unknown = [_doc(nlp, text, {"party": "Reform"}) for text in HELD_OUT_TEXTS]
+    numpy.testing.assert_allclose(
+        _cats(nlp, list(nlp.pipe(unknown))),
+        _cats(without, list(without.pipe([_doc(without, t, {"party": "Reform"}) for t in HELD_OUT_TEXTS]))),
+        atol=1e-6,
+    )
+
+
+def test_meta_prior_survives_round_trips_and_training(tmp_path):
+    nlp = _trained(_model(meta_prior=True), steps=20)
+    prior = _meta_layer(nlp).attrs["prior"]
+    docs, _ = _held_out(nlp)
+    before = _cats(nlp, list(nlp.pipe(docs)))
+    nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert _meta_layer(loaded).attrs["prior"] == prior
+    docs_again, _ = _held_out(loaded)
+    numpy.testing.assert_allclose(_cats(loaded, list(loaded.pipe(docs_again))), before, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [({"meta_prior": True, "meta_fields": []}, "meta_prior needs meta_fields"),
+     ({"meta_prior": True, "exclusive_classes": False}, "exclusive classes only")],
+)
+def test_meta_prior_needs_fields_and_exclusive_classes(overrides, message):
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match=message):
+        nlp.add_pipe("lstm_textcat", config={"model": _model(**overrides)})

@@ -6,6 +6,14 @@ learned table: one row per value seen in the training data, plus one
 key and for docs without `_.meta`. The value vocabulary lives in the
 layer's `attrs`, which thinc writes into the model's bytes, so it is saved
 and restored with the pipeline together with the table it indexes.
+
+With `prior = True` the layer also outputs, per doc, the log-ratio of the
+label distribution given each field's value to the overall one, counted in
+the training data (`set_meta_prior`): log p(y | party) - log p(y). Added to
+the classifier's scores before the softmax, it makes the model start from
+the party-only rule and learn from the text what departs from it, instead of
+having to learn the party line through an embedding in competition with a
+text model that can memorise the training speeches.
 """
 from bisect import bisect_left
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
@@ -60,7 +68,9 @@ def collect_meta_values(docs: Iterable[Doc], fields: Sequence[str]) -> MetaValue
     return {field: sorted(found[field]) for field in fields}
 
 
-def MetaEmbed(fields: Sequence[str], width: int, dropout: float = 0.0) -> Model[List[Doc], Floats2d]:
+def MetaEmbed(
+    fields: Sequence[str], width: int, dropout: float = 0.0, prior: bool = False
+) -> Model[List[Doc], Floats2d]:
     """Embed the metadata fields of each doc and concatenate the vectors.
 
     The vocabulary is set by `set_meta_values` (the component collects it
@@ -72,14 +82,19 @@ def MetaEmbed(fields: Sequence[str], width: int, dropout: float = 0.0) -> Model[
     dropout (float): In training only, the probability that a doc's
         metadata is replaced with "unknown" (all fields at once), so that
         the unknown vectors are learned and the text keeps its weight.
-    RETURNS (Model[List[Doc], Floats2d]): (n_docs, len(fields) * width).
+    prior (bool): Also output the label log-prior ratio of each doc's
+        values (summed over fields; 0 for unknown values), as n_labels more
+        columns after the vectors. It is counted, not learned: no gradient.
+    RETURNS (Model[List[Doc], Floats2d]): (n_docs, len(fields) * width),
+        plus n_labels columns with `prior`.
     """
     return Model(
         "meta_embed",
         _meta_forward,
         init=_meta_init,
         dims={"nO": len(fields) * width},
-        attrs={"fields": list(fields), "width": width, "dropout": dropout, "values": None},
+        attrs={"fields": list(fields), "width": width, "dropout": dropout, "values": None,
+               "use_prior": prior, "prior": None},
     )
 
 
@@ -90,6 +105,48 @@ def set_meta_values(model: Model[List[Doc], Floats2d], docs: Iterable[Doc]) -> N
     docs (Iterable[Doc]): The training docs.
     """
     model.attrs["values"] = collect_meta_values(docs, model.attrs["fields"])
+
+
+def set_meta_prior(
+    model: Model[List[Doc], Floats2d], labelled: Iterable[Tuple[Doc, str]], labels: Sequence[str],
+    smoothing: float = 1.0,
+) -> None:
+    """Count the label log-prior ratio of every metadata value, after
+    `set_meta_values` and before the layer is initialized.
+
+    For a field value v and label y: log p(y | v) - log p(y), both counted
+    over the training docs with add-`smoothing` smoothing, so that a value
+    seen once moves the scores little. The unknown rows stay 0: a doc
+    without metadata is scored by the text alone.
+
+    model (Model[List[Doc], Floats2d]): A `MetaEmbed` layer with prior = True.
+    labelled (Iterable[Tuple[Doc, str]]): Training docs with their gold label.
+    labels (Sequence[str]): The labels, in the order of the classifier's scores.
+    smoothing (float): Added to every count.
+    """
+    fields = model.attrs["fields"]
+    values = model.attrs["values"]
+    index = {label: j for j, label in enumerate(labels)}
+    n_rows = sum(len(values[field]) + 1 for field in fields)
+    counts = numpy.zeros((n_rows, len(labels)), dtype="float64")
+    overall = numpy.zeros(len(labels), dtype="float64")
+    docs, gold = [], []
+    for doc, label in labelled:
+        if label in index:
+            docs.append(doc)
+            gold.append(index[label])
+    if docs:
+        rows = meta_rows(model, docs)
+        for k, label in enumerate(gold):
+            overall[label] += 1
+            for row in rows[k]:
+                counts[row, label] += 1
+    log_overall = numpy.log((overall + smoothing) / (overall.sum() + smoothing * len(labels)))
+    ratio = numpy.log((counts + smoothing) / (counts.sum(axis=1, keepdims=True) + smoothing * len(labels)))
+    ratio -= log_overall
+    for offset in _offsets(model):
+        ratio[offset] = 0.0
+    model.attrs["prior"] = ratio.astype("float32").tolist()
 
 
 def _offsets(model: Model) -> List[int]:
@@ -154,10 +211,18 @@ def _meta_forward(
         rows[dropped] = numpy.asarray(_offsets(model), dtype="int32")
     ids = model.ops.asarray_i(rows.reshape(-1))
     Y = model.ops.asarray2f(table[ids].reshape(len(docs), -1))
+    if model.attrs.get("use_prior"):
+        if model.attrs["prior"] is None:
+            raise ValueError("meta_prior is on but the prior was never counted: initialize the component first.")
+        prior = numpy.asarray(model.attrs["prior"], dtype="float32")
+        offsets = prior[rows].sum(axis=1) if len(docs) else numpy.zeros((0, prior.shape[1]), dtype="float32")
+        Y = model.ops.xp.hstack((Y, model.ops.asarray2f(offsets)))
 
     def backprop(dY: Floats2d) -> List[Doc]:
+        # The prior columns, if any, are counts: only the vectors learn.
+        dY = model.ops.xp.ascontiguousarray(dY[:, : table.shape[1] * len(model.attrs["fields"])])
         d_table = model.ops.alloc2f(*table.shape)
-        model.ops.scatter_add(d_table, ids, model.ops.xp.ascontiguousarray(dY).reshape(-1, width))
+        model.ops.scatter_add(d_table, ids, dY.reshape(-1, width))
         model.inc_grad("E", d_table)
         return []
 

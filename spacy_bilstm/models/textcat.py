@@ -77,6 +77,7 @@ def build_lstm_textcat(
     meta_fields: Sequence[str] = (),
     meta_width: int = 16,
     meta_dropout: float = 0.0,
+    meta_prior: bool = False,
 ) -> Model[List[Doc], Floats2d]:
     """Docs -> token vectors -> (target-conditioned) RNN -> pooling -> class
     probabilities; optionally plus a linear bag-of-words model ("wide and
@@ -132,9 +133,19 @@ def build_lstm_textcat(
         metadata is replaced with "unknown", so that the text carries
         weight too and the unknown vectors are learned (fixed by the config;
         spaCy's `training.dropout` does not change it).
+    meta_prior (bool): Also add to the class scores, before the softmax, the
+        log-ratio log p(label | value) - log p(label) of each metadata
+        value, counted in the training data at `initialize` (add-one
+        smoothed, 0 for unknown values, hidden by `meta_dropout` like the
+        vectors). The model then starts from the party line and learns from
+        the text where a speech departs from it. Exclusive classes only.
     RETURNS (Model[List[Doc], Floats2d]): (n_docs, n_labels) probabilities.
     """
     _check_meta_options(meta_fields, meta_width, meta_dropout)
+    if meta_prior and not meta_fields:
+        raise ValueError("meta_prior needs meta_fields: the prior is counted per metadata value.")
+    if meta_prior and not exclusive_classes:
+        raise ValueError("meta_prior works with exclusive classes only (a log-prior added before the softmax).")
     if linear_model is not None and _has_output_activation(linear_model):
         raise ValueError(
             f"lstm_textcat adds the linear model's scores to its own before one softmax "
@@ -165,7 +176,7 @@ def build_lstm_textcat(
     )
     # Without metadata fields no layer is added, so that configs and
     # pipelines saved before the option existed load unchanged.
-    meta_embed = MetaEmbed(list(meta_fields), meta_width, meta_dropout) if meta_fields else None
+    meta_embed = MetaEmbed(list(meta_fields), meta_width, meta_dropout, prior=meta_prior) if meta_fields else None
     meta_nO = meta_embed.get_dim("nO") if meta_embed is not None else 0
     output_layer = Linear(nO=nO, nI=encoder.get_dim("nO") + meta_nO)
     layers = [embed, encoder, output_layer, Probabilities(exclusive_classes)]
@@ -349,10 +360,18 @@ def _lstm_textcat_forward(
     pooled, backprop_encoder = encoder((vectors[: len(docs)], vectors[len(docs) :], doc_target), is_train)
     n_pooled = pooled.shape[1]
     backprop_meta = None
+    prior = None
     if model.has_ref("meta_embed"):
-        meta, backprop_meta = model.get_ref("meta_embed")(docs, is_train)
-        pooled = model.ops.xp.hstack((pooled, meta))
+        meta_embed = model.get_ref("meta_embed")
+        meta, backprop_meta = meta_embed(docs, is_train)
+        n_meta = meta_embed.get_dim("nO")
+        # Columns past the vectors are the counted label log-prior (meta_prior).
+        if meta.shape[1] > n_meta:
+            prior = meta[:, n_meta:]
+        pooled = model.ops.xp.hstack((pooled, meta[:, :n_meta]))
     scores, backprop_output = output_layer(pooled, is_train)
+    if prior is not None:
+        scores = scores + prior
     backprop_linear = None
     if model.has_ref("linear_model"):
         linear_scores, backprop_linear = model.get_ref("linear_model")(docs, is_train)
