@@ -775,6 +775,10 @@ def main() -> None:
     parser.add_argument("--systems", nargs="*", default=None, choices=NEURAL)
     parser.add_argument("--ablations", nargs="*", default=None, choices=list(ABLATIONS))
     parser.add_argument("--ablation-corpus", default="semeval", choices=bench.CORPORA)
+    parser.add_argument("--neural-tasks", nargs="*", default=None, metavar="CORPUS/TASK",
+                        choices=[f"{c}/{t}" for c, t in TASKS],
+                        help="train the neural systems on these tasks only (default: all); the linear "
+                        "baselines run on every task")
     parser.add_argument("--render-only", action="store_true",
                         help="rewrite COMPARISON.md and the plots from the last full run's results.json")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -801,6 +805,8 @@ def main() -> None:
         args.systems = args.systems if args.systems is not None else DEFAULT_NEURAL
         args.ablations = args.ablations if args.ablations is not None else list(ABLATIONS)
         neural_tasks = TASKS
+        if args.neural_tasks is not None:
+            neural_tasks = [tuple(name.split("/")) for name in args.neural_tasks]
         out_dir = REPORT.parent
     bench.prepare_vectors()
     main_entries: List[Dict] = []

@@ -120,7 +120,7 @@ def test_all_workflow_end_to_end(tmp_path):
     result = spacy_project(project, "all", *budget, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     # Progress: each step announces itself, training prints a row per evaluation.
-    for step in ("convert", "train", "evaluate", "network", "report"):
+    for step in ("convert", "train", "evaluate", "crossval-stance", "network", "report"):
         assert f"=== {step} ===" in result.stdout.replace("=" * 10, "===")
     assert "ENTS_F" in result.stdout and "CATS_SCORE" in result.stdout
 
@@ -137,6 +137,9 @@ def test_all_workflow_end_to_end(tmp_path):
     assert 0.3 < ner["ents_f"] <= 1.0
     assert set(ner["ents_per_type"]) == {"PER", "LOC", "ORG", "MISC"}
     assert 0.0 <= stance["cats_macro_f"] <= 1.0
+    cv = json.loads((project / "metrics" / "stance_cv.json").read_text())
+    assert cv["n_docs"] == 240 and cv["n_folds"] == 5 and len(cv["docs"]) == 240
+    assert set(cv["scores"]) == {"model", "party", "majority"}
     summary = json.loads((project / "metrics" / "summary.json").read_text())
     assert summary["runs"]["ner"]["training"]["last_step"] == 20
     assert summary["runs"]["ner"]["training"]["evaluations"] == 3
@@ -146,11 +149,37 @@ def test_all_workflow_end_to_end(tmp_path):
     assert summary["network"]["records"]["used"] == 240 and summary["network"]["nodes"] > 0
     report = (project / "reports" / "report.md").read_text()
     assert f"**{ner['ents_f']:.3f}**" in report and "![actor network](network/actors.png)" in report
+    assert "5-fold cross-validation over all 240 documents" in report
 
     # Nothing changed: a second run skips every step.
     again = spacy_project(project, "all", *budget)
     assert again.returncode == 0
-    assert again.stdout.count("Skipping") == 5, again.stdout
+    assert again.stdout.count("Skipping") == 6, again.stdout
+
+
+# Fields of the metrics files that measure the machine, not the model.
+TIMING_KEYS = {"seconds", "speed", "ents_per_type_speed"}
+
+
+def _scores(path: Path) -> dict:
+    return {key: value for key, value in json.loads(path.read_text()).items() if key not in TIMING_KEYS}
+
+
+@pytest.mark.slow
+def test_two_quickstart_runs_give_identical_metrics(tmp_path):
+    """The same machine, the same seed: the same figures, to the last digit
+    (what the README quotes must come out again on the reader's machine)."""
+    budget = ["--vars.ner_max_steps", "20", "--vars.ner_eval_frequency", "10",
+              "--vars.stance_max_epochs", "2", "--vars.stance_eval_frequency", "10"]
+    runs = []
+    for name in ("first", "second"):
+        project = copy_project(tmp_path / name)
+        result = spacy_project(project, "all", *budget, timeout=1200)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        runs.append(project)
+    for name in ("ner.json", "ner_parliament.json", "stance.json", "stance_cv.json"):
+        first, second = (_scores(project / "metrics" / name) for project in runs)
+        assert first == second, name
 
 
 def conll_from_embedded_corpus(path: Path) -> None:

@@ -118,21 +118,27 @@ def test_same_seed_gives_identical_weights(corpus):
     assert (third / "model-last" / "lstm_textcat" / "model").read_bytes() != a
 
 
-def test_the_documented_linear_model_section_trains(corpus, tmp_path):
-    # The config documents, in comments, a section adding a bag-of-words
-    # model: uncomment it exactly as written and train with it.
-    lines = CONFIG.read_text(encoding="utf8").splitlines()
-    first = lines.index("#   [components.lstm_textcat.model.linear_model]")
-    section = []
-    for line in lines[first:]:
-        if not line.startswith("#   "):
-            break
-        section.append(line[len("#   ") :])
-    assert any("no_output_layer = true" in line for line in section)
-    config_path = tmp_path / "with_bow.cfg"
-    config_path.write_text(CONFIG.read_text(encoding="utf8") + "\n" + "\n".join(section) + "\n", encoding="utf8")
-    output = tmp_path / "out"
-    train(config_path, output, use_gpu=-1, overrides=_overrides(corpus))
+def test_the_shipped_char_ngram_partner_and_the_bow_alternative_train(corpus, tmp_path):
+    # The config ships the char n-gram partner (measured best with the party);
+    # the bag-of-words one its comment names trains in its place.
+    config = load_config(CONFIG)
+    assert config["components"]["lstm_textcat"]["model"]["linear_model"]["@architectures"] == (
+        "spacy_bilstm.CharNgramLinear.v1"
+    )
+    output = tmp_path / "ngram"
+    train(CONFIG, output, use_gpu=-1, overrides=_overrides(corpus))
     nlp = spacy.load(output / "model-best")
-    assert nlp.get_pipe("lstm_textcat").model.has_ref("linear_model")
+    assert "ngram_features" in [layer.name for layer in nlp.get_pipe("lstm_textcat").model.get_ref("linear_model").walk()]
+    assert set(nlp("We support the motion").cats) == {"oppose", "support"}
+    text = CONFIG.read_text(encoding="utf8")
+    assert '"spacy.TextCatBOW.v3"' in text and "ngram_size = 1" in text
+    bow = {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True, "ngram_size": 1,
+           "no_output_layer": True, "length": 262144}
+    config["components"]["lstm_textcat"]["model"]["linear_model"] = bow
+    config_path = tmp_path / "with_bow.cfg"
+    config.to_disk(config_path)
+    train(config_path, tmp_path / "bow", use_gpu=-1, overrides=_overrides(corpus))
+    nlp = spacy.load(tmp_path / "bow" / "model-best")
+    bow_layers = [layer.name for layer in nlp.get_pipe("lstm_textcat").model.get_ref("linear_model").walk()]
+    assert "ngram_features" not in bow_layers and any("sparse_linear" in name for name in bow_layers)
     assert set(nlp("We support the motion").cats) == {"oppose", "support"}

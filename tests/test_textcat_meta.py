@@ -407,19 +407,12 @@ def test_meta_dropout_trains_the_unknown_vector_and_leaves_inference_alone(party
     assert again.get_pipe("lstm_textcat").model.to_bytes() == nlp.get_pipe("lstm_textcat").model.to_bytes()
 
 
-def test_the_documented_meta_options_train_with_spacy_train(tmp_path):
-    # The config documents the options in comments: uncomment them exactly
-    # as written and train on DocBins whose docs carry a party.
-    lines = CONFIG.read_text(encoding="utf8").splitlines()
-    first = lines.index('#   meta_fields = ["party"]')
-    documented = [line for line in lines[first : first + 3] if line.startswith("#   meta_")]
-    assert [line.split(" = ")[0] for line in documented] == [
-        "#   meta_fields", "#   meta_width", "#   meta_dropout"
-    ]
-    for i in range(first, first + len(documented)):
-        lines[i] = lines[i][len("#   ") :]
-    config_path = tmp_path / "with_meta.cfg"
-    config_path.write_text("\n".join(lines) + "\n", encoding="utf8")
+def test_the_shipped_meta_options_train_with_spacy_train(tmp_path):
+    # The config ships the measured setting: the party, with its prior.
+    config_path = CONFIG
+    text = CONFIG.read_text(encoding="utf8")
+    for line in ('meta_fields = ["party"]', "meta_width = 16", "meta_dropout = 0.3", "meta_prior = true"):
+        assert f"\n{line}\n" in text, line
     nlp = spacy.blank("en")
     docs = [example.reference for example in _party_examples(nlp)]
     for doc, example in zip(docs, _party_examples(nlp)):
@@ -438,6 +431,7 @@ def test_the_documented_meta_options_train_with_spacy_train(tmp_path):
     layer = _meta_layer(loaded)
     assert layer.attrs["values"] == {"party": sorted(PARTY_LABEL)}
     assert layer.attrs["dropout"] == 0.3
+    assert layer.attrs["use_prior"] and len(layer.attrs["prior"]) == len(PARTY_LABEL) + 1
     assert set(loaded(_doc(loaded, "Order , order", {"party": "Lab"})).cats) == {"AGAINST", "FAVOR"}
 
 
