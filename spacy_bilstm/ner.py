@@ -373,7 +373,7 @@ class BiLSTMEntityRecognizer(TrainablePipe):
         except ModelLoadError:
             raise
         except Exception as err:
-            raise ModelLoadError(f"Could not load '{self.name}' from bytes: {_describe(err)}") from None
+            raise ModelLoadError(f"Could not load '{self.name}' from bytes: {_describe(err)}") from err
         self._check_loaded(where="bytes")
         return self
 
@@ -382,12 +382,12 @@ class BiLSTMEntityRecognizer(TrainablePipe):
         try:
             super().from_disk(path, exclude=exclude)
         except ModelLoadError as err:
-            raise ModelLoadError(f"{path}: {err}") from None
+            raise ModelLoadError(f"{path}: {err}") from err
         except Exception as err:
             raise ModelLoadError(
                 f"{path}: could not load '{self.name}' (corrupt or incomplete model "
                 f"directory?): {_describe(err)}"
-            ) from None
+            ) from err
         self._check_loaded(where=str(path))
         return self
 

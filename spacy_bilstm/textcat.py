@@ -405,7 +405,7 @@ class LSTMTextCategorizer(TrainablePipe):
         except ModelLoadError:
             raise
         except Exception as err:
-            raise ModelLoadError(f"Could not load '{self.name}' from bytes: {_describe(err)}") from None
+            raise ModelLoadError(f"Could not load '{self.name}' from bytes: {_describe(err)}") from err
         self._check_loaded(where="bytes", meta_fields=meta_fields)
         return self
 
@@ -415,12 +415,12 @@ class LSTMTextCategorizer(TrainablePipe):
         try:
             super().from_disk(path, exclude=exclude)
         except ModelLoadError as err:
-            raise ModelLoadError(f"{path}: {err}") from None
+            raise ModelLoadError(f"{path}: {err}") from err
         except Exception as err:
             raise ModelLoadError(
                 f"{path}: could not load '{self.name}' (corrupt or incomplete model "
                 f"directory?): {_describe(err)}"
-            ) from None
+            ) from err
         self._check_loaded(where=str(path), meta_fields=meta_fields)
         return self
 

@@ -210,8 +210,9 @@ def test_corrupt_bytes_raise_model_load_error(overfit):
     nlp, _ = overfit
     data = nlp.get_pipe("lstm_textcat").to_bytes()
     fresh = spacy.blank("en").add_pipe("lstm_textcat", config={"model": _model()})
-    with pytest.raises(ModelLoadError):
+    with pytest.raises(ModelLoadError) as info:
         fresh.from_bytes(data[: len(data) // 2])
+    assert info.value.__cause__ is not None
 
 
 def test_batch_invariance(overfit_targets):

@@ -53,7 +53,7 @@ def evaluate_pipeline(
     try:
         nlp = spacy.load(model)
     except (OSError, ValueError) as err:
-        raise ModelLoadError(f"cannot load pipeline {model}: {err}") from None
+        raise ModelLoadError(f"cannot load pipeline {model}: {err}") from err
     examples = list(StanceCorpus(data_path)(nlp))
     if not examples:
         raise InputError("no documents to evaluate on", path=data_path, reason="empty_file")
