@@ -27,6 +27,8 @@ from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence, Tupl
 
 import numpy
 
+from .optional import require
+
 FAVOR, AGAINST = "FAVOR", "AGAINST"
 METRICS = ("accuracy", "macro_p", "macro_r", "macro_f", "semeval_f")
 DEFAULT_CS = (0.01, 0.1, 1.0, 10.0, 100.0)
@@ -239,6 +241,7 @@ def tfidf_logreg(
         default macro F1 over the labels of train and dev.
     RETURNS (BaselineResult): Predictions; params has "C" and "dev_scores".
     """
+    require("sklearn", extra="compare", purpose="The TF-IDF logistic regression baseline")
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -381,6 +384,7 @@ class _Constant:
 
 
 def _svm_features():
+    require("sklearn", extra="compare", purpose="The n-gram SVM baseline")
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
 

@@ -168,6 +168,12 @@ def network_command(
     )
     fields = FieldMap(text_field, id_field, date_field, speaker_field, _split(meta_fields))
     is_docbin = input_path.suffix.lower() == ".spacy"
+    if backend == Backend.ray:
+        # Before anything is written: a missing extra is one line, no checkpoint.
+        from ..optional import require
+
+        require("ray", extra="ray", purpose="--backend ray")
+        require("pyarrow", extra="ray", purpose="--backend ray")
     if is_docbin and backend == Backend.ray:
         raise InputError(
             "--backend ray reads JSONL; convert the DocBin or use --backend local", reason="bad_argument"

@@ -152,11 +152,10 @@ def write_parquet(graph: nx.Graph, directory: Union[str, Path]) -> None:
 
     RAISES (InputError): If pyarrow is not installed.
     """
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise InputError("Parquet output needs pyarrow: pip install 'spacy-bilstm[ray]'") from None
+    from ..optional import require
+
+    pa = require("pyarrow", extra="ray", purpose="Parquet output")
+    pq = require("pyarrow.parquet", extra="ray", purpose="Parquet output")
     nodes = [{"id": node, **data} for node, data in graph.nodes(data=True)]
     edges = [{"source": u, "target": v, **data} for u, v, data in graph.edges(data=True)]
     with atomic_directory(directory) as tmp:

@@ -41,6 +41,9 @@ def load_pipeline(model: Union[str, Path], need_sentences: bool = False, gpu_id:
     """
     install_extensions()
     if gpu_id >= 0:
+        from ..optional import require
+
+        require("cupy", extra="cuda12x", purpose="--gpu-id")  # or [cuda11x], to match the CUDA toolkit
         spacy.require_gpu(gpu_id)
     try:
         nlp = spacy.load(model)
