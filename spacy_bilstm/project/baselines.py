@@ -43,7 +43,13 @@ def macro_f1(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str
     return total / len(labels) if labels else 0.0
 
 
-def _load(path: Path) -> List[Doc]:
+def read_docs(path: Path) -> List[Doc]:
+    """All Docs of a DocBin, with their `_.meta` and stance targets.
+
+    path (Path): The .spacy file.
+    RETURNS (List[Doc]): The Docs, in file order.
+    RAISES (InputError): If the file does not exist.
+    """
     import spacy
     from spacy.tokens import DocBin
 
@@ -65,8 +71,8 @@ def stance_baselines(train_path: Union[str, Path], dev_path: Union[str, Path]) -
         {"macro_f", "accuracy", "parties"}.
     RAISES (InputError): If a file is missing or has no labelled Docs.
     """
-    train = [(doc, gold_label(doc)) for doc in _load(Path(train_path))]
-    dev = [(doc, gold_label(doc)) for doc in _load(Path(dev_path))]
+    train = [(doc, gold_label(doc)) for doc in read_docs(Path(train_path))]
+    dev = [(doc, gold_label(doc)) for doc in read_docs(Path(dev_path))]
     train = [(doc, label) for doc, label in train if label is not None]
     dev = [(doc, label) for doc, label in dev if label is not None]
     for path, docs in ((train_path, train), (dev_path, dev)):

@@ -17,19 +17,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from ..errors import InputError
-from ..extensions import install_extensions
+from .baselines import read_docs
 
 N_RESAMPLES = 1000
-
-
-def _load_docs(path: Path):
-    from spacy.tokens import DocBin
-    from spacy.vocab import Vocab
-
-    if not path.is_file():
-        raise InputError("DocBin not found", path=path, reason="missing_file")
-    install_extensions()
-    return list(DocBin().from_disk(path).get_docs(Vocab()))
 
 
 def _write_docs(docs, path: Path) -> None:
@@ -43,19 +33,13 @@ def _write_docs(docs, path: Path) -> None:
 
 
 def _predict(nlp, docs) -> List[str]:
-    """The predicted label of each Doc, read from copies that carry its
+    """The predicted label of each Doc, read from fresh Docs that carry its
     stance target and metadata (the model reads both)."""
-    from spacy.tokens import Doc
-
     from ..baselines import gold_label
+    from ..textcat import with_stance_targets
 
-    inputs = []
-    for doc in docs:
-        copy = Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
-        copy._.stance_target = doc._.stance_target
-        copy._.meta = dict(doc._.meta) if doc._.meta else doc._.meta
-        inputs.append(copy)
-    return [gold_label(doc) for doc in nlp.pipe(inputs, batch_size=64)]
+    contexts = [(doc.text, {"target": doc._.stance_target, "meta": doc._.meta}) for doc in docs]
+    return [gold_label(doc) for doc, _ in nlp.pipe(with_stance_targets(nlp, contexts), as_tuples=True, batch_size=64)]
 
 
 def cross_validate(
@@ -101,7 +85,7 @@ def cross_validate(
     from ..corpora.splits import doc_folds, split_docs
 
     data_path, work_dir = Path(data_path), Path(work_dir)
-    docs = [doc for doc in _load_docs(data_path) if doc.cats]
+    docs = [doc for doc in read_docs(data_path) if doc.cats]
     if not docs:
         raise InputError("no labelled Docs (doc.cats is empty everywhere)", path=data_path, reason="no_labels")
     try:
