@@ -592,18 +592,14 @@ def target_findings(main: List[Dict]) -> List[str]:
         group = {e["system"]: e for e in main if (e["corpus"], e["task"]) == (corpus, task)}
         text_only = [e for name, e in group.items() if name in NEURAL and name not in bench.PARTY_SYSTEMS]
         with_party = [e for name, e in group.items() if name in bench.PARTY_SYSTEMS]
-        if text_only and "ngram_svm" in group:
-            best = max(text_only, key=lambda e: e["mean"])
-            d, low, high = best["vs"]["ngram_svm"]
-            lines.append(f"- {corpus}: text only ({LABELS[best['system']]}, {best['mean']:.3f}) against the SVM "
-                         f"({group['ngram_svm']['mean']:.3f}): Δ {d:+.3f} [{low:+.3f}, {high:+.3f}], "
-                         f"{'above' if low > 0 else 'not above'}.")
-        if with_party and "party" in group:
-            best = max(with_party, key=lambda e: e["mean"])
-            d, low, high = best["vs"]["party"]
-            lines.append(f"- {corpus}: text + party ({LABELS[best['system']]}, {best['mean']:.3f}) against party "
-                         f"only ({group['party']['mean']:.3f}): Δ {d:+.3f} [{low:+.3f}, {high:+.3f}], "
-                         f"{'above' if low > 0 else 'not above'}.")
+        for kind, systems, peer, peer_name in (("text only", text_only, "ngram_svm", "the SVM"),
+                                               ("text + party", with_party, "party", "party only")):
+            if systems and peer in group:
+                best = max(systems, key=lambda e: e["mean"])
+                d, low, high = best["vs"][peer]
+                lines.append(f"- {corpus}: {kind} ({LABELS[best['system']]}, {best['mean']:.3f}) against {peer_name} "
+                             f"({group[peer]['mean']:.3f}): Δ {d:+.3f} [{low:+.3f}, {high:+.3f}], "
+                             f"{'above' if low > 0 else 'not above'}.")
         if corpus == "semeval" and text_only:
             best = max(text_only, key=lambda e: e["mean"])
             lines.append(f"- semeval: {LABELS[best['system']]} {best['mean']:.3f} ± {best['std']:.3f} against "
