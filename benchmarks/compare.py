@@ -641,7 +641,7 @@ def render(
     import thinc
 
     lines = [
-        "# Comparison: linear baselines, seeds, party classification, ablations (issue 8)",
+        "# Comparison: stance against linear baselines and the party line; seeds, party classification, ablations (issues 8, 16)",
         "",
         f"Command: `{command or command_line()}` (the `compare` workflow of project.yml runs it)  ",
         f"Machine: {machine_description()}, thinc {thinc.__version__}, scikit-learn {sklearn.__version__}, "
