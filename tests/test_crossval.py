@@ -2,16 +2,15 @@
 model trained without its debate; the baselines are fitted on the same
 folds; the same seed gives the same result; bad input is one clean line."""
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from spacy_bilstm.cli import main
 from spacy_bilstm.extensions import install_extensions
 
+from .cli_runner import run_cli
 from .test_textcat_config import SMALL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,18 +38,8 @@ def speeches(tmp_path_factory) -> Path:
     return path
 
 
-def run_cli(capsys, *args):
-    argv = sys.argv
-    sys.argv = ["spacy-bilstm", "crossval", *map(str, args)]
-    code = 0
-    try:
-        main()
-    except SystemExit as exit:
-        code = exit.code or 0
-    finally:
-        sys.argv = argv
-    out, err = capsys.readouterr()
-    return code, out, err
+def run_crossval(capsys, *args):
+    return run_cli(capsys, "crossval", *args)
 
 
 def _overrides():
@@ -62,7 +51,7 @@ def _overrides():
 
 def test_every_document_is_scored_once_without_its_debate(tmp_path, capsys, speeches):
     out = tmp_path / "cv.json"
-    code, stdout, stderr = run_cli(capsys, CONFIG, speeches, "--folds", "5", "--output", out,
+    code, stdout, stderr = run_crossval(capsys, CONFIG, speeches, "--folds", "5", "--output", out,
                                    "--work", tmp_path / "work", *_overrides())
     assert code == 0, stderr
     result = json.loads(out.read_text())
@@ -90,7 +79,7 @@ def test_the_same_seed_gives_the_same_predictions(tmp_path, capsys, speeches):
     results = []
     for run in range(2):
         out = tmp_path / f"cv{run}.json"
-        code, _, stderr = run_cli(capsys, CONFIG, speeches, "--folds", "3", "--output", out,
+        code, _, stderr = run_crossval(capsys, CONFIG, speeches, "--folds", "3", "--output", out,
                                   "--work", tmp_path / f"work{run}", *_overrides())
         assert code == 0, stderr
         results.append(json.loads(out.read_text()))
@@ -99,7 +88,7 @@ def test_the_same_seed_gives_the_same_predictions(tmp_path, capsys, speeches):
 
 
 def test_bad_input_is_one_clean_line(tmp_path, capsys, speeches):
-    code, _, stderr = run_cli(capsys, CONFIG, tmp_path / "missing.spacy", "--output", tmp_path / "cv.json")
+    code, _, stderr = run_crossval(capsys, CONFIG, tmp_path / "missing.spacy", "--output", tmp_path / "cv.json")
     assert code == 2 and "missing.spacy" in stderr and "Traceback" not in stderr
-    code, _, stderr = run_cli(capsys, CONFIG, speeches, "--folds", "11", "--output", tmp_path / "cv.json")
+    code, _, stderr = run_crossval(capsys, CONFIG, speeches, "--folds", "11", "--output", tmp_path / "cv.json")
     assert code == 2 and "11 folds need at least 11 groups, but there are 10" in stderr

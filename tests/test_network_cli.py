@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import spacy
 
-from spacy_bilstm.cli import main
 from spacy_bilstm.network.synthetic import build_pipeline, write_jsonl
+
+from .cli_runner import run_cli as run_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,17 +31,7 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def run_cli(capsys, *args) -> tuple:
-    argv = sys.argv
-    sys.argv = ["spacy-bilstm", "network", *map(str, args), "--no-progress"]
-    code = 0
-    try:
-        main()
-    except SystemExit as exit:
-        code = exit.code or 0
-    finally:
-        sys.argv = argv
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_command(capsys, "network", *args, "--no-progress")
 
 
 def _graph(path: Path) -> dict:

@@ -2,16 +2,15 @@
 the speaker's party (`meta_fields`): the JSONL record's party must reach the
 model, as it did in training, on the local backend."""
 import json
-import sys
 from pathlib import Path
 
 import spacy
 from spacy.training import Example
 from thinc.api import Adam, fix_random_seed
 
-from spacy_bilstm.cli import main
 from spacy_bilstm.extensions import install_extensions
 
+from .cli_runner import run_cli
 from .test_textcat_meta import PARTY_LABEL, TRAIN_TEXTS, _model
 
 # What the speeches say is the same for every party: only the party can sign
@@ -50,15 +49,9 @@ def test_speaker_edges_are_signed_by_the_party_the_record_gives(tmp_path, capsys
         for i, (speaker, party) in enumerate(speakers.items()):
             f.write(json.dumps({"id": f"s{i}", "text": SPEECH, "speaker": speaker, "party": party}) + "\n")
     out = tmp_path / "net" / "actors.gexf"
-    argv = sys.argv
-    sys.argv = ["spacy-bilstm", "network", str(model), str(corpus), "--out", str(out), "--formats", "json",
-                "--meta-fields", "party", "--no-progress"]
-    try:
-        main()
-    except SystemExit as exit:
-        assert not exit.code
-    finally:
-        sys.argv = argv
+    code, _, err = run_cli(capsys, "network", model, corpus, "--out", out, "--formats", "json",
+                           "--meta-fields", "party", "--no-progress")
+    assert code == 0, err
     graph = json.loads((out.parent / "actors.speakers.json").read_text(encoding="utf8"))
     names = {node["id"]: node.get("label", node["id"]) for node in graph["nodes"]}
     signs = {}

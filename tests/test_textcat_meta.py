@@ -149,6 +149,15 @@ def _meta_layer(nlp: Language):
     return nlp.get_pipe("lstm_textcat").model.get_ref("meta_embed")
 
 
+def _initialized(model: Dict) -> Language:
+    fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lstm_textcat", config={"model": model})
+    examples = _party_examples(nlp)
+    nlp.initialize(lambda: examples)
+    return nlp
+
+
 @pytest.fixture(scope="module")
 def party_model() -> Language:
     return _trained(_model())
@@ -251,17 +260,9 @@ def test_loading_into_other_meta_fields_fails_clearly(party_model):
 def test_default_options_build_todays_model():
     # No metadata: no extra layer, ref or width, and the same weights from
     # the same seed whether the options are left out or given as defaults.
-    def initialized(model: Dict) -> Language:
-        fix_random_seed(0)
-        nlp = spacy.blank("en")
-        nlp.add_pipe("lstm_textcat", config={"model": model})
-        examples = _party_examples(nlp)
-        nlp.initialize(lambda: examples)
-        return nlp
-
     old = {key: value for key, value in _model().items() if not key.startswith("meta_")}
-    old_nlp = initialized(old)
-    new_nlp = initialized(_model(meta_fields=[], meta_width=16, meta_dropout=0.0))
+    old_nlp = _initialized(old)
+    new_nlp = _initialized(_model(meta_fields=[], meta_width=16, meta_dropout=0.0))
     old_model = old_nlp.get_pipe("lstm_textcat").model
     new_model = new_nlp.get_pipe("lstm_textcat").model
     assert [node.name for node in old_model.walk()] == [node.name for node in new_model.walk()]
@@ -433,15 +434,6 @@ def test_the_shipped_meta_options_train_with_spacy_train(tmp_path):
     assert layer.attrs["dropout"] == 0.3
     assert layer.attrs["use_prior"] and len(layer.attrs["prior"]) == len(PARTY_LABEL) + 1
     assert set(loaded(_doc(loaded, "Order , order", {"party": "Lab"})).cats) == {"AGAINST", "FAVOR"}
-
-
-def _initialized(model: Dict) -> Language:
-    fix_random_seed(0)
-    nlp = spacy.blank("en")
-    nlp.add_pipe("lstm_textcat", config={"model": model})
-    examples = _party_examples(nlp)
-    nlp.initialize(lambda: examples)
-    return nlp
 
 
 def test_meta_prior_starts_from_the_party_line_before_any_update():
