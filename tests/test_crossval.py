@@ -92,3 +92,8 @@ def test_bad_input_is_one_clean_line(tmp_path, capsys, speeches):
     assert code == 2 and "missing.spacy" in stderr and "Traceback" not in stderr
     code, _, stderr = run_crossval(capsys, CONFIG, speeches, "--folds", "11", "--output", tmp_path / "cv.json")
     assert code == 2 and "11 folds need at least 11 groups, but there are 10" in stderr
+    # The config wants static vectors and none are given: the config and the problem, in one line.
+    code, _, stderr = run_crossval(capsys, CONFIG, speeches, "--output", tmp_path / "cv.json",
+                                   "--work", tmp_path / "work")
+    assert code == 2 and "Traceback" not in stderr
+    assert stderr.startswith(f"error: {CONFIG}: cannot train on fold 1: ") and "include_static_vectors" in stderr

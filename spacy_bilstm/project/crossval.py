@@ -110,13 +110,18 @@ def cross_validate(
         _write_docs(stop, fold_dir / "dev.spacy")
         print(f"== fold {fold + 1}/{n_folds}: train {len(fit)}, early stopping {len(stop)}, "
               f"held out {len(held_out)} docs", flush=True)
-        spacy_train(
-            config_path,
-            fold_dir / "model",
-            use_gpu=use_gpu,
-            overrides={**(overrides or {}), "paths.train": str(fold_dir / "train.spacy"),
-                       "paths.dev": str(fold_dir / "dev.spacy")},
-        )
+        try:
+            spacy_train(
+                config_path,
+                fold_dir / "model",
+                use_gpu=use_gpu,
+                overrides={**(overrides or {}), "paths.train": str(fold_dir / "train.spacy"),
+                           "paths.dev": str(fold_dir / "dev.spacy")},
+            )
+        except ValueError as err:
+            # A config the model cannot be built or initialised from (thinc's
+            # ConfigValidationError is a ValueError too): one line, not a traceback.
+            raise InputError(f"cannot train on fold {fold + 1}: {err}", path=config_path, reason="bad_config") from err
         # model-last is not used; the folds' disk use stays at one model each.
         shutil.rmtree(fold_dir / "model" / "model-last", ignore_errors=True)
         nlp = spacy.load(fold_dir / "model" / "model-best")
