@@ -4,7 +4,8 @@ Pure functions over texts and labels, so that a benchmark can feed them the
 same documents (from the same readers and `corpora.split_docs`) as the
 `lstm_textcat` variants:
 
-* `majority_baseline` and `party_baseline`: the trivial floors;
+* `majority_baseline` and `party_baseline`: the trivial floors
+  (`stance_baselines` fits both to Docs for the workflow's report);
 * `tfidf_logreg`: logistic regression on TF-IDF word n-grams;
 * `ngram_svm`: a linear SVM on TF-IDF word 1-3-grams plus character
   2-5-grams, one model per stance target (as in the SemEval-2016 Task 6
@@ -209,6 +210,46 @@ def rebel_mask(groups: Sequence[Hashable], parties: Sequence[Hashable], labels: 
         party not in (None, "") and line[(group, party)] is not None and label != line[(group, party)]
         for group, party, label in zip(groups, parties, labels)
     ]
+
+
+def stance_baselines(train_docs: Sequence[Any], dev_docs: Sequence[Any]) -> Dict[str, Any]:
+    """The majority and party-only baselines, fitted on train and scored on
+    dev with the macro F1 of `classification_scores`: the floors the
+    workflow's report sets beside a trained stance model.
+
+    Docs without cats cannot be scored and are left out, counted in
+    "skipped" so that read = used + skipped.
+
+    train_docs (Sequence[Doc]): Labelled training Docs (`_.meta["party"]` optional).
+    dev_docs (Sequence[Doc]): Labelled dev Docs.
+    RETURNS (Dict[str, Any]): "labels", "n_dev", "skipped" {"train", "dev"},
+        "majority" {"label", "macro_f", "accuracy"} and, when the training
+        Docs have parties, "party" {"macro_f", "accuracy", "parties"}.
+    RAISES (ValueError): If either side has no labelled Doc.
+    """
+    train = text_data([doc for doc in train_docs if doc.cats])
+    dev = text_data([doc for doc in dev_docs if doc.cats])
+    for name, data in (("training", train), ("dev", dev)):
+        if not data.labels:
+            raise ValueError(f"no labelled {name} Docs (doc.cats is empty everywhere)")
+    labels = sorted(set(train.labels) | set(dev.labels))
+
+    def scored(predicted: List[str]) -> Dict[str, float]:
+        scores = classification_scores(dev.labels, predicted, labels)
+        return {"macro_f": scores["macro_f"], "accuracy": scores["accuracy"]}
+
+    majority = majority_baseline(train.labels, len(dev.labels))
+    result: Dict[str, Any] = {
+        "labels": labels,
+        "n_dev": len(dev.labels),
+        "skipped": {"train": len(train_docs) - len(train.labels), "dev": len(dev_docs) - len(dev.labels)},
+        "majority": {"label": majority.params["label"], **scored(majority.dev_pred)},
+    }
+    if any(train.parties):
+        # A Doc without a party joins the group of the others without one.
+        party = party_baseline([p or None for p in train.parties], train.labels, [p or None for p in dev.parties])
+        result["party"] = {**scored(party.dev_pred), "parties": len(party.params["rule"])}
+    return result
 
 
 # --- linear baselines -------------------------------------------------------------

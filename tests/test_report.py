@@ -14,9 +14,10 @@ from spacy.tokens import Doc, DocBin
 
 from spacy_bilstm import install_extensions
 from spacy_bilstm.errors import InputError
-from spacy_bilstm.project.baselines import macro_f1, stance_baselines
-from spacy_bilstm.project.data import data_assets, missing_data
-from spacy_bilstm.project.logs import read_training_log, summarize_log
+from spacy_bilstm.baselines import classification_scores, stance_baselines
+from spacy_bilstm.corpora.docbins import read_docs
+from spacy_bilstm.workflow.data import data_assets, missing_data
+from spacy_bilstm.workflow.logs import read_training_log, summarize_log
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,6 +70,10 @@ def test_training_log_errors_name_file_and_line(tmp_path):
         list(read_training_log(tmp_path / "missing.jsonl"))
 
 
+def macro_f1(gold, predicted, labels):
+    return classification_scores(gold, predicted, labels)["macro_f"]
+
+
 def test_macro_f1():
     assert macro_f1(["a", "a", "b", "b"], ["a", "a", "b", "b"], ["a", "b"]) == 1.0
     # a: P 2/3 R 1 F 0.8; b: P 1 R 1/2 F 2/3.
@@ -95,7 +100,7 @@ def test_stance_baselines_majority_and_party(tmp_path):
         [("support", "A"), ("support", "A"), ("oppose", "B"), ("oppose", "B"), ("oppose", "B")],
     )
     dev = stance_docbin(tmp_path / "dev.spacy", [("support", "A"), ("oppose", "B"), ("support", "B"), ("support", "C")])
-    result = stance_baselines(train, dev)
+    result = stance_baselines(read_docs(train), read_docs(dev))
     assert result["labels"] == ["oppose", "support"] and result["n_dev"] == 4
     # Majority "oppose": right once of four; F1 oppose 2/5, support 0.
     assert result["majority"] == {"label": "oppose", "macro_f": pytest.approx(0.2), "accuracy": 0.25}
@@ -105,7 +110,7 @@ def test_stance_baselines_majority_and_party(tmp_path):
     assert result["party"]["accuracy"] == 0.5
     assert result["party"]["macro_f"] == pytest.approx(0.5)
     no_party = stance_docbin(tmp_path / "np.spacy", [("support", None), ("oppose", None), ("oppose", None)])
-    assert "party" not in stance_baselines(no_party, no_party)
+    assert "party" not in stance_baselines(read_docs(no_party), read_docs(no_party))
 
 
 def test_report_writes_summary_markdown_and_curves(tmp_path, monkeypatch, capsys):
@@ -307,7 +312,7 @@ def test_convote_tsv_from_archive_reads_back(tmp_path, monkeypatch, capsys):
 def test_training_logger_replaces_a_stale_log_and_sets_threads(tmp_path):
     import torch
 
-    from spacy_bilstm.project.training import training_logger
+    from spacy_bilstm.training_logger import training_logger
 
     path = tmp_path / "training" / "log.jsonl"
     path.parent.mkdir()

@@ -13,7 +13,6 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from ..errors import InputError
 from ..io import atomic_open
-from .baselines import stance_baselines
 from .logs import LogEntry, read_training_log, summarize_log
 
 NER_KEYS = ("ents_p", "ents_r", "ents_f", "ents_per_type", "speed", "n_docs", "data")
@@ -70,6 +69,21 @@ def metrics_task(metrics: Mapping[str, Any], path: Union[str, Path]) -> str:
     raise InputError("no 'ents_f' or 'cats_score': not an NER or textcat evaluation", path=path, reason="bad_json")
 
 
+def baselines_on(train_path: Path, dev_path: Path) -> Dict[str, Any]:
+    """The stance baselines fitted on one DocBin and scored on another.
+
+    RAISES (InputError): If a file is missing or has no labelled Docs, naming it.
+    """
+    from ..baselines import stance_baselines
+    from ..corpora.docbins import read_docs
+
+    train, dev = read_docs(train_path), read_docs(dev_path)
+    for path, docs in ((train_path, train), (dev_path, dev)):
+        if not any(doc.cats for doc in docs):
+            raise InputError("no Docs with a gold label", path=path, reason="no_labels")
+    return stance_baselines(train, dev)
+
+
 def build_summary(
     metrics: Mapping[str, Path],
     logs: Mapping[str, Path],
@@ -108,8 +122,7 @@ def build_summary(
             run["log_file"] = str(logs[name])
             run["training"] = summarize_log(entries[name])
         if name in baselines:
-            train, dev = baselines[name]
-            run["baselines"] = stance_baselines(train, dev)
+            run["baselines"] = baselines_on(*baselines[name])
         if name in crossval:
             run["crossval"] = crossval_summary(read_json_object(crossval[name], "cross-validation file"), crossval[name])
         runs[name] = run

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from ..errors import InputError
-from .baselines import read_docs
+from ..corpora.docbins import read_docs
 
 N_RESAMPLES = 1000
 

@@ -31,7 +31,7 @@ def training_logger(
     """Create the logger: a fresh JSONL log and the console table.
 
     output_file (Union[str, Path]): The JSONL log (one line per evaluation,
-        see `spacy_bilstm.project.logs`); an existing file is replaced.
+        see `spacy_bilstm.workflow.logs`); an existing file is replaced.
     progress_bar (Optional[Union[bool, str]]): "train", "eval" or None, as for
         ConsoleLogger.v3; true/false as for ConsoleLogger.v1 (the configs'
         own logger), meaning "eval" and None.
