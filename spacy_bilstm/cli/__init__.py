@@ -1,6 +1,6 @@
 """The `python -m spacy_bilstm` / `spacy-bilstm` command line.
 
-Sub-commands live in their own modules (`convert`, `network`); this module
+Sub-commands live in their own modules (`convert`, `network`, `report`, ...); this module
 only assembles them and turns our documented errors into one clean line on
 stderr and a non-zero exit, never a traceback.
 """
@@ -22,7 +22,7 @@ app = typer.Typer(
 def _register_commands() -> None:
     # Imported here so that `import spacy_bilstm.cli` stays cheap and a broken
     # optional dependency of one command cannot break the others.
-    from . import convert, crossval, network, report, vectors  # noqa: F401
+    from . import convert, crossval, data, evaluate, network, report, vectors  # noqa: F401
 
 
 def main() -> None:

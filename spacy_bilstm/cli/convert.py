@@ -11,7 +11,7 @@ written atomically. Every problem with the input is one line on stderr,
 import contextlib
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Hashable, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import typer
 from spacy.language import Language
@@ -174,7 +174,7 @@ def convert_ner(
         typer.echo(f"docs written: {n_docs} -> {output_path}")
         typer.echo(f"entities: {sum(entities.values())} ({_format_counts(entities)})")
         return
-    from ..corpora.splits import grouped_split
+    from ..corpora.splits import grouped_split, ner_doc_group
 
     doc_list = list(docs)
     train, dev = grouped_split(doc_list, ner_doc_group, dev_fraction, seed)
@@ -192,21 +192,6 @@ def convert_ner(
         typer.echo(f"{name} entities: {sum(counts.values())} ({_format_counts(counts)})")
     n_groups = len({ner_doc_group(doc) for doc in doc_list})
     typer.echo(f"split: {n_groups} documents (meta 'doc'; a record without one is its own), each kept whole")
-
-
-def ner_doc_group(doc: Doc) -> Hashable:
-    """The document an NER Doc belongs to, which a train/dev split keeps whole.
-
-    ``doc._.meta["doc"]`` (JSONL records' meta, CoNLL's -DOCSTART- count);
-    else the record itself, by its source line.
-
-    doc (Doc): A Doc from `read_ner`.
-    RETURNS (Hashable): The group key.
-    """
-    meta = doc._.meta or {}
-    if meta.get("doc") is not None:
-        return ("doc", str(meta["doc"]))
-    return ("record", str(meta.get("source", "")), int(meta.get("line", 0)))
 
 
 @convert_app.command("textcat")

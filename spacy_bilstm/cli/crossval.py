@@ -34,7 +34,7 @@ def crossval_command(
     times; report the pooled scores of the model, party only and majority."""
     from spacy.cli._util import parse_config_overrides
 
-    from ..project.crossval import cross_validate, crossval_lines, write_crossval
+    from ..workflow.crossval import cross_validate, crossval_lines, write_crossval
 
     if not config_path.is_file():
         raise InputError("config not found", path=config_path, reason="missing_file")

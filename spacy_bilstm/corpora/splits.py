@@ -123,6 +123,21 @@ def doc_group(doc: Doc) -> Hashable:
     return (doc._.meta or {})["group"]
 
 
+def ner_doc_group(doc: Doc) -> Hashable:
+    """The document an NER Doc belongs to, which a train/dev split keeps whole.
+
+    ``doc._.meta["doc"]`` (JSONL records' meta, CoNLL's -DOCSTART- count);
+    else the record itself, by its source line.
+
+    doc (Doc): A Doc from `corpora.read_ner`.
+    RETURNS (Hashable): The group key.
+    """
+    meta = doc._.meta or {}
+    if meta.get("doc") is not None:
+        return ("doc", str(meta["doc"]))
+    return ("record", str(meta.get("source", "")), int(meta.get("line", 0)))
+
+
 def doc_stratum(doc: Doc) -> Hashable:
     """``doc._.meta["stratum"]`` if set, else the sorted gold labels and the target."""
     meta = doc._.meta or {}
