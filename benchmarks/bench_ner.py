@@ -41,8 +41,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, WORK, apply_overrides, command_line, machine_description, prepare_conll, require_shared, today, write_section  # noqa: E402
+from common import ROOT, WORK, apply_overrides, command_line, machine_description, prepare_conll, require_shared, today, write_section
 
 SYSTEMS = ["spacy_ner", "spacy_ner_torch_bilstm", "bilstm_ner", "spacy_ner_lower"]
 # Run when no --systems are given: spacy_ner_lower only with --vectors (GloVe

@@ -33,8 +33,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, WORK, command_line, machine_description, today, write_section  # noqa: E402
+from common import ROOT, WORK, command_line, machine_description, today, write_section
 
 NETWORK_WORK = WORK / "network"
 MD_MODEL = ROOT.parent / "shared" / "models" / "en_core_web_md-3.8.0"

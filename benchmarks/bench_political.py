@@ -39,8 +39,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, WORK, apply_overrides, command_line, machine_description, prepare_conll, require_shared, today, write_section  # noqa: E402
+from common import ROOT, WORK, apply_overrides, command_line, machine_description, prepare_conll, require_shared, today, write_section
 
 SYSTEMS = ["bilstm_ner-news", "bilstm_ner-mixed", "spacy_ner-news", "spacy_ner-mixed"]
 LABELS = ["PER", "LOC", "ORG", "MISC"]

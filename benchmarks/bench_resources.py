@@ -21,8 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WORK, command_line, machine_description, require_shared, today, write_section  # noqa: E402
+from common import WORK, command_line, machine_description, require_shared, today, write_section
 
 
 def rss_mb() -> float:

@@ -25,273 +25,54 @@ import os
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, WORK, apply_overrides, command_line, machine_description, require_shared, today, write_section  # noqa: E402
+from common import ROOT, command_line, machine_description, today, write_section
+from stance_systems import (
+    BASELINES,
+    CORPORA,
+    CORPUS_SETTINGS,
+    LABELS,
+    PARTY_SYSTEMS,
+    SYSTEMS,
+    TARGET_SYSTEMS,
+    WORK_DIR,
+    copy_with_user_data,
+    prepare_data,
+    prepare_vectors,
+    system_config,
+)
 
-CORPORA = ["handeset", "convote", "semeval"]
-NEURAL = [
-    "textcat_bow", "mean_embed", "lstm", "bilstm", "bilstm_target", "bilstm_bow", "bilstm_target_bow",
-    "bilstm_ngram", "bilstm_target_ngram", "bilstm_ngram_party", "bilstm_target_ngram_party",
-]
-BASELINES = ["majority", "party"]
-SYSTEMS = BASELINES + NEURAL
-# The systems that read `doc._.stance_target`.
-TARGET_SYSTEMS = ("bilstm_target", "bilstm_target_bow", "bilstm_target_ngram", "bilstm_target_ngram_party")
-# The systems that read the speaker's party from `doc._.meta` (meta_fields).
-PARTY_SYSTEMS = ("bilstm_ngram_party", "bilstm_target_ngram_party")
-LABELS = {
-    "majority": "majority class",
-    "party": "party only",
-    "textcat_bow": "spaCy textcat BOW (TextCatBOW.v3)",
-    "mean_embed": "mean embedding (MeanEmbedTextCat.v1)",
-    "lstm": "LSTM",
-    "bilstm": "BiLSTM",
-    "bilstm_target": "BiLSTM + target",
-    "bilstm_bow": "BiLSTM + BOW",
-    "bilstm_target_bow": "BiLSTM + target + BOW",
-    "bilstm_ngram": "BiLSTM + char n-grams",
-    "bilstm_target_ngram": "BiLSTM + target + char n-grams",
-    "bilstm_ngram_party": "BiLSTM + char n-grams + party",
-    "bilstm_target_ngram_party": "BiLSTM + target + char n-grams + party",
-}
-# The linear bag-of-words model: spaCy's, as the textcat_bow system trains it.
-# In the "+ BOW" systems its class scores (no output layer of its own) are
-# added to the BiLSTM's before the one softmax, and both train together.
-BOW_MODEL = {
-    "@architectures": "spacy.TextCatBOW.v3",
-    "exclusive_classes": True,
-    "length": 262144,
-    "ngram_size": 1,
-    "no_output_layer": False,
-}
-# The SVM baseline's features (word 1-3-grams, character 2-5-grams) as a
-# jointly trained linear partner, in the "+ char n-grams" systems.
-NGRAM_MODEL = {
-    "@architectures": "spacy_bilstm.CharNgramLinear.v1",
-    "exclusive_classes": True,
-    "char_ngram_min": 2,
-    "char_ngram_max": 5,
-    "word_ngram_max": 3,
-    "attr": "LOWER",
-    "length": 262144,
-    "weighting": "log_l2",
-    "no_output_layer": True,
-}
-# The "+ party" systems: one learned 16-d vector per party and the party's
-# counted label log-prior added to the scores (meta_prior), both hidden in 30%
-# of the training docs so that the text must carry weight too. The prior
-# lifted HanDeSeT dev macro F1 from 0.777 to 0.801 (seed 0; ConVote 0.912 and
-# 0.910): RESULTS.md, the stance defaults table.
-PARTY_META = {"meta_fields": ["party"], "meta_width": 16, "meta_dropout": 0.3, "meta_prior": True}
-WORK_DIR = WORK / "textcat"
+from spacy_bilstm.baselines import classification_scores, gold_label, majority_baseline, party_baseline, text_data
+from spacy_bilstm.corpora.docbins import read_docs
+
 CHART = ROOT / "benchmarks" / "textcat_comparison.png"
-
-# Settings per corpus. Long speeches are read as head and tail (256 tokens),
-# tweets whole. The model and optimizer settings are the config's defaults
-# except where a variant won clearly on the early-stopping split (see the
-# tuning log in RESULTS.md): on SemEval fine-tuned vectors and dropout 0.5,
-# on ConVote dropout 0.5 and learning rate 0.001 (the BiLSTM overfitted after
-# one epoch with the defaults). On HanDeSeT no variant was clearly better.
-CORPUS_SETTINGS = {
-    "handeset": {
-        "max_epochs": 10, "patience": 3, "max_tokens": 256, "truncation": "head_tail",
-        "batch_words": 2000, "learn_rate": None, "model": {},
-    },
-    "convote": {
-        "max_epochs": 8, "patience": 3, "max_tokens": 256, "truncation": "head_tail",
-        "batch_words": 2000, "learn_rate": 0.001, "model": {"dropout": 0.5},
-    },
-    "semeval": {
-        "max_epochs": 10, "patience": 3, "max_tokens": 64, "truncation": "head",
-        "batch_words": 500, "learn_rate": None, "model": {"finetune_vectors": True, "dropout": 0.5},
-    },
-}
-
-
-# --- data ---------------------------------------------------------------------
-
-
-def read_corpus(corpus: str, nlp):
-    from spacy_bilstm.corpora import read_convote, read_handeset, read_semeval
-
-    if corpus == "handeset":
-        return list(read_handeset(require_shared("data", "handeset", "HanDeSeT.csv"), nlp))
-    if corpus == "convote":
-        return list(read_convote(require_shared("data", "convote", "convote_stage3.tsv"), nlp))
-    return list(
-        read_semeval(
-            require_shared("data", "semeval2016_task6", "semeval2016-task6-trainingdata.txt"), nlp
-        )
-    )
-
-
-def prepare_data(corpus: str) -> Dict[str, Path]:
-    """Write train (fit), early-stopping and dev DocBins for a corpus (cached)."""
-    import spacy
-    from spacy.tokens import DocBin
-
-    from spacy_bilstm.corpora import split_docs
-    from spacy_bilstm.io import atomic_path
-
-    out = WORK_DIR / "data" / corpus
-    paths = {name: out / f"{name}.spacy" for name in ("fit", "stop", "dev")}
-    if all(path.exists() for path in paths.values()):
-        return paths
-    docs = read_corpus(corpus, spacy.blank("en"))
-    train, dev = split_docs(docs, 0.2, seed=0)
-    fit, stop = split_docs(train, 0.15, seed=1)
-    for name, part in (("fit", fit), ("stop", stop), ("dev", dev)):
-        with atomic_path(paths[name]) as tmp:
-            DocBin(docs=part, store_user_data=True).to_disk(tmp)
-    return paths
-
-
-def prepare_vectors() -> Path:
-    """GloVe 6B 50d as a spaCy vectors pipeline keyed by LOWER (cached)."""
-    from spacy_bilstm.io import atomic_directory
-
-    out = WORK / "glove50_lower"
-    if not out.exists():
-        glove = require_shared("vectors", "glove.6B.50d.txt.gz")
-        with atomic_directory(out) as tmp:
-            subprocess.run(
-                [sys.executable, "-m", "spacy", "init", "vectors", "en", str(glove), str(tmp / "nlp"), "--attr", "LOWER"],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            for item in (tmp / "nlp").iterdir():
-                item.rename(tmp / item.name)
-            (tmp / "nlp").rmdir()
-    return out
-
-
-def load_docs(path: Path, vocab) -> list:
-    from spacy.tokens import DocBin
-
-    from spacy_bilstm.extensions import install_extensions
-
-    install_extensions()
-    return list(DocBin().from_disk(path).get_docs(vocab))
-
-
-def gold_label(doc) -> str:
-    return max(sorted(doc.cats), key=lambda label: doc.cats[label])
-
-
-# --- metrics --------------------------------------------------------------------
-
-
-def classification_scores(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> Dict:
-    """Accuracy, macro P/R/F1 and per-label P/R/F1 (F1 = 0 where undefined)."""
-    per_label = {}
-    for label in labels:
-        tp = sum(1 for g, p in zip(gold, pred) if g == label and p == label)
-        n_pred = sum(1 for p in pred if p == label)
-        n_gold = sum(1 for g in gold if g == label)
-        p = tp / n_pred if n_pred else 0.0
-        r = tp / n_gold if n_gold else 0.0
-        f = 2 * p * r / (p + r) if p + r else 0.0
-        per_label[label] = {"p": p, "r": r, "f": f}
-    scores = {
-        "accuracy": sum(1 for g, p in zip(gold, pred) if g == p) / len(gold),
-        "macro_p": sum(v["p"] for v in per_label.values()) / len(labels),
-        "macro_r": sum(v["r"] for v in per_label.values()) / len(labels),
-        "macro_f": sum(v["f"] for v in per_label.values()) / len(labels),
-        "per_label": per_label,
-    }
-    if set(labels) >= {"FAVOR", "AGAINST"}:
-        # SemEval-2016 Task 6's official measure, over all targets pooled.
-        scores["semeval_f"] = (per_label["FAVOR"]["f"] + per_label["AGAINST"]["f"]) / 2
-    return scores
-
 
 # --- baselines -------------------------------------------------------------------
 
 
 def run_baseline(corpus: str, system: str, paths: Dict[str, Path]) -> Optional[Dict]:
-    """Majority class, or the majority label of the speaker's party in training."""
+    """Majority class, or the majority label of the speaker's party in
+    training (the package's baselines, as the report and compare.py use)."""
     from spacy.vocab import Vocab
 
     vocab = Vocab()
-    train = load_docs(paths["fit"], vocab) + load_docs(paths["stop"], vocab)
-    dev = load_docs(paths["dev"], vocab)
-    labels = sorted(train[0].cats)
-    overall = Counter(gold_label(doc) for doc in train).most_common(1)[0][0]
+    train_docs = read_docs(paths["fit"], vocab) + read_docs(paths["stop"], vocab)
+    train, dev = text_data(train_docs), text_data(read_docs(paths["dev"], vocab))
+    labels = sorted(train_docs[0].cats)
     if system == "majority":
-        pred = [overall for _ in dev]
+        pred = majority_baseline(train.labels, len(dev.labels)).dev_pred
     else:
-        if not all("party" in (doc._.meta or {}) for doc in train + dev):
+        if any(party is None for party in train.parties + dev.parties):
             return None
-        by_party: Dict[str, Counter] = {}
-        for doc in train:
-            by_party.setdefault(doc._.meta["party"], Counter())[gold_label(doc)] += 1
-        pred = [
-            by_party[doc._.meta["party"]].most_common(1)[0][0] if doc._.meta["party"] in by_party else overall
-            for doc in dev
-        ]
-    result = classification_scores([gold_label(doc) for doc in dev], pred, labels)
+        pred = party_baseline(train.parties, train.labels, dev.parties).dev_pred
+    result = classification_scores(dev.labels, pred, labels)
     result.update({"corpus": corpus, "system": system, "train_s": 0.0, "epochs": 0})
     return result
 
 
 # --- neural systems -----------------------------------------------------------------
-
-
-def system_config(corpus: str, system: str, vectors: Path, overrides: Sequence[str]):
-    """The training config of a system, as spaCy loads it."""
-    from thinc.api import Config
-
-    settings = CORPUS_SETTINGS[corpus]
-    if system == "textcat_bow":
-        from spacy.cli.init_config import init_config
-
-        config = init_config(lang="en", pipeline=["textcat"], optimize="efficiency", gpu=False)
-        config["components"]["textcat"]["model"] = dict(BOW_MODEL)
-        return config
-    config = Config().from_disk(ROOT / "configs" / "lstm_textcat.cfg", interpolate=False)
-    config["paths"]["vectors"] = str(vectors)
-    model = config["components"]["lstm_textcat"]["model"]
-    config["training"]["batcher"]["size"] = settings["batch_words"]
-    if settings["learn_rate"] is not None:
-        config["training"]["optimizer"]["learn_rate"] = settings["learn_rate"]
-    model["max_tokens"] = settings["max_tokens"]
-    model["truncation"] = settings["truncation"]
-    # prepare_vectors() builds GloVe keyed by lower case; spaCy 3.8 does not
-    # save that attribute with the table, so the model must be told (runs
-    # before 2026-12-02 read it by exact text unless their overrides said so).
-    model["vectors_attr"] = "LOWER"
-    if system == "mean_embed":
-        tok2vec = model["tok2vec"]
-        config["components"]["lstm_textcat"]["model"] = {
-            "@architectures": "spacy_bilstm.MeanEmbedTextCat.v1",
-            "hidden_width": 64,
-            "dropout": model["dropout"],
-            "include_static_vectors": True,
-            "finetune_vectors": False,
-            "vectors_width": model["vectors_width"],
-            "exclusive_classes": True,
-            "nO": None,
-            "tok2vec": tok2vec,
-        }
-    else:
-        model["bidirectional"] = system != "lstm"
-        model["use_target"] = system in TARGET_SYSTEMS
-        if system.endswith("_bow"):
-            model["linear_model"] = dict(BOW_MODEL, no_output_layer=True)
-        if "_ngram" in system:
-            model["linear_model"] = dict(NGRAM_MODEL)
-        # The shipped config reads the party; every system without "+ party"
-        # in its name reads the text (and target) alone.
-        model.update(PARTY_META if system in PARTY_SYSTEMS else {"meta_fields": [], "meta_prior": False})
-        if "_bow" not in system and "_ngram" not in system:
-            model.pop("linear_model", None)  # the plain RNNs have no linear partner
-    config["components"]["lstm_textcat"]["model"].update(settings["model"])
-    apply_overrides(config, overrides)
-    return config
 
 
 def train_system(corpus: str, system: str, out: Path, overrides: Sequence[str], seed: int = 0) -> None:
@@ -342,10 +123,10 @@ def train_system(corpus: str, system: str, out: Path, overrides: Sequence[str], 
 
     def examples(path: Path) -> List[Example]:
         # Targets must be on the docs the model predicts on.
-        return [Example(_copy_with_user_data(nlp, doc), doc) for doc in load_docs(path, nlp.vocab)]
+        return [Example(copy_with_user_data(nlp, doc), doc) for doc in read_docs(path, nlp.vocab)]
 
     fit, stop = examples(paths["fit"]), examples(paths["stop"])
-    dev_docs = load_docs(paths["dev"], nlp.vocab)
+    dev_docs = read_docs(paths["dev"], nlp.vocab)
     labels = sorted(fit[0].reference.cats)
     rng = random.Random(seed)
     start = time.perf_counter()
@@ -384,17 +165,8 @@ def train_system(corpus: str, system: str, out: Path, overrides: Sequence[str], 
         json.dump(result, f, indent=2)
 
 
-def _copy_with_user_data(nlp, doc):
-    from spacy.tokens import Doc
-
-    copy = Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
-    copy._.stance_target = doc._.stance_target
-    copy._.meta = doc._.meta
-    return copy
-
-
 def predict_scores(nlp, pipe_name: str, docs: list, labels: Sequence[str]) -> Dict:
-    inputs = [_copy_with_user_data(nlp, doc) for doc in docs]
+    inputs = [copy_with_user_data(nlp, doc) for doc in docs]
     predicted = list(nlp.pipe(inputs, batch_size=64))
     pred = [gold_label(doc) for doc in predicted]
     return classification_scores([gold_label(doc) for doc in docs], pred, labels)

@@ -15,7 +15,7 @@ targets, as in SemEval's baseline), and the `lstm_textcat` variants, each
 neural one trained with `--seeds` seeds. A compact ablation of the BiLSTM
 (embeddings, cell, direction, width, dropout) runs on one corpus.
 
-Protocol. Corpora, splits, configs and GloVe come from `bench_textcat.py`
+Protocol. Corpora, splits, configs and GloVe come from `stance_systems.py`
 (imported, not copied): `split_docs(docs, 0.2, seed=0)` gives train and
 test -- grouped by debate for HanDeSeT and ConVote (debates stay whole), by
 target and label for SemEval -- and 15% of train, split the same way, is
@@ -39,9 +39,11 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_textcat as bench  # noqa: E402
-from common import ROOT, WORK, command_line, machine_description, today  # noqa: E402
+import stance_systems as systems
+from common import ROOT, WORK, command_line, machine_description, today
+
+from spacy_bilstm.baselines import gold_label
+from spacy_bilstm.corpora.docbins import read_docs
 
 OUT_DIR = WORK / "compare"
 REPORT = ROOT / "benchmarks" / "COMPARISON.md"
@@ -64,13 +66,13 @@ DEFAULT_NEURAL = ["bilstm_ngram", "bilstm_target_ngram", "bilstm_ngram_party", "
 # Peers every neural row is paired with on the same test documents.
 PEERS = {"ngram_svm": "vs SVM", "party": "vs party only"}
 LABELS = {
-    **bench.LABELS,
+    **systems.LABELS,
     "tfidf_logreg": "TF-IDF word 1-2-gram logistic regression",
     "ngram_svm": "linear SVM, word 1-3 + char 2-5-grams",
 }
 MODEL = "components.lstm_textcat.model."
 # Each ablation changes one setting of the main comparison's BiLSTM on the
-# ablation corpus (bench_textcat's settings for that corpus, e.g. fine-tuned
+# ablation corpus (stance_systems' settings for that corpus, e.g. fine-tuned
 # GloVe and dropout 0.5 on SemEval). A variant that equals the reference in
 # every setting it names is not run again: the reference row is that run.
 ABLATIONS: Dict[str, Tuple[str, Dict[str, Any]]] = {
@@ -96,7 +98,7 @@ def reference_model(corpus: str) -> Dict[str, Any]:
 @functools.lru_cache(maxsize=None)
 def _reference_model(corpus: str) -> Dict[str, Any]:
     # Read once per corpus: every ablation row's label asks for it.
-    config = bench.system_config(corpus, "bilstm", Path("vectors"), [])
+    config = systems.system_config(corpus, "bilstm", Path("vectors"), [])
     return dict(config["components"]["lstm_textcat"]["model"])
 
 
@@ -135,14 +137,14 @@ N_RESAMPLES = 1000
 
 def task_paths(corpus: str, task: str, quick: bool) -> Dict[str, Path]:
     """DocBins of the train ("fit"), dev ("stop") and test ("dev") parts of a
-    task, built from bench_textcat's split (cached)."""
+    task, built from stance_systems' split (cached)."""
     from spacy.tokens import DocBin
     from spacy.vocab import Vocab
 
     from spacy_bilstm.baselines import relabel_by_meta
     from spacy_bilstm.io import atomic_path
 
-    stance = bench.prepare_data(corpus)
+    stance = systems.prepare_data(corpus)
     if task == "stance" and not quick:
         return stance
     out = OUT_DIR / ("data-quick" if quick else "data") / f"{corpus}_{task}"
@@ -150,7 +152,7 @@ def task_paths(corpus: str, task: str, quick: bool) -> Dict[str, Path]:
     if all(path.exists() for path in paths.values()):
         return paths
     vocab = Vocab()
-    parts = {name: bench.load_docs(path, vocab) for name, path in stance.items()}
+    parts = {name: read_docs(path, vocab) for name, path in stance.items()}
     if quick:
         # The first documents of each part: still whole debates' worth of
         # the same split, just fewer.
@@ -192,7 +194,7 @@ def run_linear(corpus: str, task: str, quick: bool) -> List[Dict]:
 
     paths = task_paths(corpus, task, quick)
     vocab = Vocab()
-    docs = {name: bench.load_docs(path, vocab) for name, path in paths.items()}
+    docs = {name: read_docs(path, vocab) for name, path in paths.items()}
     train, dev, test = (text_data(docs[name]) for name in ("fit", "stop", "dev"))
     labels = sorted(docs["fit"][0].cats)
     metric = primary_metric(corpus, task)
@@ -261,8 +263,8 @@ def fit_seeded(
     nlp = init_nlp(config)
     T = registry.resolve(nlp.config["training"], schema=None)
     optimizer, batcher, dropout = T["optimizer"], T["batcher"], T["dropout"]
-    fit = [Example(bench._copy_with_user_data(nlp, d), d) for d in bench.load_docs(fit_path, nlp.vocab)]
-    stop = bench.load_docs(stop_path, nlp.vocab)
+    fit = [Example(systems.copy_with_user_data(nlp, d), d) for d in read_docs(fit_path, nlp.vocab)]
+    stop = read_docs(stop_path, nlp.vocab)
     labels = sorted(fit[0].reference.cats)
     rng = random.Random(seed)
     start = time.perf_counter()
@@ -271,7 +273,7 @@ def fit_seeded(
         rng.shuffle(fit)
         for batch in batcher(fit):
             nlp.update(batch, sgd=optimizer, drop=dropout)
-        value = classification_scores([bench.gold_label(d) for d in stop], predict(nlp, stop), labels)[metric]
+        value = classification_scores([gold_label(d) for d in stop], predict(nlp, stop), labels)[metric]
         curve.append(round(value, 4))
         print(f"[{tag} seed {seed}] epoch {epoch} {time.perf_counter() - start:5.0f}s dev {metric} {value:.4f}",
               flush=True)
@@ -288,31 +290,31 @@ def fit_seeded(
 
 def predict(nlp, docs) -> List[str]:
     """Predicted labels, on copies that carry the stance target."""
-    inputs = [bench._copy_with_user_data(nlp, d) for d in docs]
-    return [bench.gold_label(d) for d in nlp.pipe(inputs, batch_size=64)]
+    inputs = [systems.copy_with_user_data(nlp, d) for d in docs]
+    return [gold_label(d) for d in nlp.pipe(inputs, batch_size=64)]
 
 
 def train_seeded(spec: Dict) -> Dict:
-    """Child process: train one neural system with one seed (bench_textcat's
+    """Child process: train one neural system with one seed (stance_systems'
     config), keep its best epoch on dev, predict test."""
     import torch
 
     torch.set_num_threads(1)
     corpus, task, system, seed = spec["corpus"], spec["task"], spec["system"], spec["seed"]
     paths = task_paths(corpus, task, spec["quick"])
-    settings = dict(bench.CORPUS_SETTINGS[corpus])
+    settings = dict(systems.CORPUS_SETTINGS[corpus])
     if spec["quick"]:
         settings.update(max_epochs=1, patience=1)
-    config = bench.system_config(corpus, system, bench.prepare_vectors(), spec["overrides"])
+    config = systems.system_config(corpus, system, systems.prepare_vectors(), spec["overrides"])
     tag = f"{corpus}/{task}/{system}{spec['variant'] and '/' + spec['variant']}"
     nlp, record = fit_seeded(
         config, paths["fit"], paths["stop"], seed, settings["max_epochs"], settings["patience"],
         primary_metric(corpus, task), tag,
     )
-    test = bench.load_docs(paths["dev"], nlp.vocab)
+    test = read_docs(paths["dev"], nlp.vocab)
     return {
         "corpus": corpus, "task": task, "system": system, "variant": spec["variant"], "seed": seed,
-        "gold": [bench.gold_label(d) for d in test], "pred": predict(nlp, test), **record,
+        "gold": [gold_label(d) for d in test], "pred": predict(nlp, test), **record,
     }
 
 
@@ -321,9 +323,9 @@ def neural_jobs(args) -> List[Dict]:
     jobs = []
     for corpus, task in args.tasks:
         for system in args.systems:
-            if system in bench.TARGET_SYSTEMS and (corpus == "convote" or task == "party"):
+            if system in systems.TARGET_SYSTEMS and (corpus == "convote" or task == "party"):
                 continue  # No target to condition on: it would be the BiLSTM again.
-            if system in bench.PARTY_SYSTEMS and (corpus == "semeval" or task == "party"):
+            if system in systems.PARTY_SYSTEMS and (corpus == "semeval" or task == "party"):
                 continue  # No party to read, or the party is the very label to predict.
             for seed in range(args.seeds):
                 jobs.append({"corpus": corpus, "task": task, "system": system, "variant": "", "seed": seed,
@@ -518,7 +520,7 @@ def test_rebels(quick: bool) -> Dict[Tuple[str, str], List[bool]]:
     for corpus, task in TASKS:
         if task != "stance":
             continue
-        docs = bench.load_docs(task_paths(corpus, task, quick)["dev"], Vocab())
+        docs = read_docs(task_paths(corpus, task, quick)["dev"], Vocab())
         data = text_data(docs)
         if any(p is None for p in data.parties):
             continue
@@ -590,12 +592,12 @@ def target_findings(main: List[Dict]) -> List[str]:
         if task != "stance":
             continue
         group = {e["system"]: e for e in main if (e["corpus"], e["task"]) == (corpus, task)}
-        text_only = [e for name, e in group.items() if name in NEURAL and name not in bench.PARTY_SYSTEMS]
-        with_party = [e for name, e in group.items() if name in bench.PARTY_SYSTEMS]
-        for kind, systems, peer, peer_name in (("text only", text_only, "ngram_svm", "the SVM"),
-                                               ("text + party", with_party, "party", "party only")):
-            if systems and peer in group:
-                best = max(systems, key=lambda e: e["mean"])
+        text_only = [e for name, e in group.items() if name in NEURAL and name not in systems.PARTY_SYSTEMS]
+        with_party = [e for name, e in group.items() if name in systems.PARTY_SYSTEMS]
+        for kind, candidates, peer, peer_name in (("text only", text_only, "ngram_svm", "the SVM"),
+                                                  ("text + party", with_party, "party", "party only")):
+            if candidates and peer in group:
+                best = max(candidates, key=lambda e: e["mean"])
                 d, low, high = best["vs"][peer]
                 lines.append(f"- {corpus}: {kind} ({LABELS[best['system']]}, {best['mean']:.3f}) against {peer_name} "
                              f"({group[peer]['mean']:.3f}): Δ {d:+.3f} [{low:+.3f}, {high:+.3f}], "
@@ -770,7 +772,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="training processes at once")
     parser.add_argument("--systems", nargs="*", default=None, choices=NEURAL)
     parser.add_argument("--ablations", nargs="*", default=None, choices=list(ABLATIONS))
-    parser.add_argument("--ablation-corpus", default="semeval", choices=bench.CORPORA)
+    parser.add_argument("--ablation-corpus", default="semeval", choices=systems.CORPORA)
     parser.add_argument("--neural-tasks", nargs="*", default=None, metavar="CORPUS/TASK",
                         choices=[f"{c}/{t}" for c, t in TASKS],
                         help="train the neural systems on these tasks only (default: all); the linear "
@@ -804,7 +806,7 @@ def main() -> None:
         if args.neural_tasks is not None:
             neural_tasks = [tuple(name.split("/")) for name in args.neural_tasks]
         out_dir = REPORT.parent
-    bench.prepare_vectors()
+    systems.prepare_vectors()
     main_entries: List[Dict] = []
     for corpus, task in TASKS:
         main_entries += run_linear(corpus, task, args.quick)

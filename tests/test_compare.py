@@ -14,8 +14,8 @@ BENCHMARKS = ROOT / "benchmarks"
 
 @pytest.fixture(scope="module")
 def compare():
-    if not (BENCHMARKS / "bench_textcat.py").exists():
-        pytest.skip("benchmarks/bench_textcat.py (which compare.py builds on) is not in this checkout")
+    if not (BENCHMARKS / "stance_systems.py").exists():
+        pytest.skip("benchmarks/stance_systems.py (which compare.py builds on) is not in this checkout")
     sys.path.insert(0, str(BENCHMARKS))
     import compare as module
 
@@ -155,11 +155,11 @@ def test_ablations_change_one_setting_of_the_reference(compare):
 
 @pytest.mark.parametrize("system", ["bilstm_bow", "bilstm_target_bow"])
 def test_bench_bow_systems_build_an_lstm_textcat_with_a_linear_model(compare, system):
-    import bench_textcat
     import spacy
+    import stance_systems
     from spacy.util import load_model_from_config
 
-    config = bench_textcat.system_config("semeval", system, Path("unused-vectors"), [])
+    config = stance_systems.system_config("semeval", system, Path("unused-vectors"), [])
     model = config["components"]["lstm_textcat"]["model"]
     assert model["linear_model"]["no_output_layer"] is True
     assert model["use_target"] is (system == "bilstm_target_bow")
