@@ -208,14 +208,14 @@ def test_truncated_model_file_is_a_clear_error(trained, tmp_path):
     trained.to_disk(path)
     weights = path / "bilstm_ner" / "model"
     weights.write_bytes(weights.read_bytes()[: len(weights.read_bytes()) // 2])
-    with pytest.raises(ModelLoadError):
+    with pytest.raises(ModelLoadError, match=r"bilstm_ner: could not load .*incomplete input"):
         spacy.load(path)
 
 
 def test_incompatible_widths_are_a_clear_error(trained, tmp_path):
     path = tmp_path / "model"
     trained.to_disk(path)
-    with pytest.raises(ModelLoadError):
+    with pytest.raises(ModelLoadError, match=r"bilstm_ner: could not load .*dimension"):
         spacy.load(path, config={"components": {"bilstm_ner": {"model": {"hidden_width": 64}}}})
 
 

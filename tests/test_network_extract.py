@@ -112,7 +112,7 @@ def test_window_parse():
     assert Window.parse("tokens:7") == Window("tokens", 7)
     assert Window.parse("12") == Window("tokens", 12)
     for bad in ["line", "tokens:0", "tokens:x", "-3"]:
-        with pytest.raises(InputError):
+        with pytest.raises(InputError, match=f"unknown window {bad!r}"):
             Window.parse(bad)
 
 
@@ -180,7 +180,7 @@ def test_default_ids_are_positions_in_the_stream():
     extract_network(docs[2:], aggregate=aggregate)
     network = build_network(aggregate)
     assert network.graph.edges["A A", "B B"]["doc_ids"] == ["0", "1", "2"]
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="a Doc has no id"):
         extract_doc(docs[0], ExtractOptions())
 
 

@@ -38,7 +38,7 @@ def test_a_single_doc_that_does_not_fit_raises(trained, monkeypatch):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
 
     monkeypatch.setattr(MaskedRNN, "forward", always_oom)
-    with pytest.raises(torch.cuda.OutOfMemoryError):
+    with pytest.raises(torch.cuda.OutOfMemoryError, match="CUDA out of memory"):
         trained("Margaret Okafor met Tomas Reyes .")
 
 
@@ -49,7 +49,7 @@ def test_other_errors_are_not_retried():
         calls.append(len(docs))
         raise ValueError("not memory")
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not memory"):
         predict_splitting_on_oom(broken, [object()] * 8, "x")
     assert calls == [8]
     assert is_out_of_memory(RuntimeError("CUDA error: out of memory"))

@@ -253,9 +253,9 @@ def test_conll_only_docstart_is_no_records(tmp_path):
 
 def test_conll_bad_options(tmp_path):
     path = write(tmp_path, "a.conll", "a O\n")
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"a\.conll: unknown tag scheme 'iob2'"):
         list(read_conll_ner(path, Vocab(), scheme="iob2"))
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"a\.conll: n_sents must be at least 1, not 0"):
         list(read_conll_ner(path, Vocab(), n_sents=0))
 
 
@@ -437,9 +437,9 @@ def test_read_ner_format_detection(tmp_path, nlp):
     assert detect_ner_format(conll_path) == "conll"
     assert ents(next(read_ner(jsonl, nlp))) == [("Paris", "LOC")]
     assert [ents(d) for d in read_ner(conll_path, nlp)] == SIMPLE_ENTS
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"data\.txt: scheme and n_sents apply to CoNLL files only"):
         read_ner(jsonl, nlp, format="jsonl", n_sents=3)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"data\.txt: unknown format 'xml'"):
         read_ner(jsonl, nlp, format="xml")
 
 

@@ -285,7 +285,7 @@ def test_read_textcat_detects_formats(tmp_path, nlp):
     with pytest.raises(InputError) as info:
         read_textcat(unknown, nlp)
     assert info.value.reason == "unknown_format"
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"h\.csv: a label set can only be given for JSONL"):
         read_textcat(handeset, nlp, labels=["a"])
 
 
@@ -309,7 +309,7 @@ def test_grouped_split_both_sides_non_empty():
     items = ["a"] * 10 + ["b"] * 10
     train, dev = grouped_split(items, lambda x: x, 0.1, seed=0)
     assert len(train) == 10 and len(dev) == 10 and len(set(dev)) == 1
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="dev_fraction must be between 0 and 1"):
         grouped_split(items, lambda x: x, 0.0)
 
 

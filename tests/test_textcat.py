@@ -529,7 +529,7 @@ def test_out_of_memory_in_predict_splits_the_batch(overfit_targets, monkeypatch)
         raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
 
     monkeypatch.setattr(MaskedRNN, "forward", always_oom)
-    with pytest.raises(torch.cuda.OutOfMemoryError):
+    with pytest.raises(torch.cuda.OutOfMemoryError, match="CUDA out of memory"):
         nlp(_docs_with_targets(nlp, items[:1])[0])
 
 
