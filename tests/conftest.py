@@ -8,11 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 
-# One intra-op thread: the suite often shares two cores with other work, and
-# an oversubscribed torch thread pool runs several times slower. It also
-# makes float results independent of the machine's core count.
-torch.set_num_threads(1)
-
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
@@ -41,3 +36,18 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch on one intra-op thread for the test, restored afterwards.
+
+    Not for the whole suite: a user's process runs torch's default pool, and
+    the fork and invariance tests must see that (a suite-wide pin once hid a
+    deadlock in `nlp.pipe(n_process=2)`). Use it where a test trains long
+    enough for an oversubscribed pool to slow it down.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
