@@ -8,7 +8,7 @@ import re
 import shlex
 import sys
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, List, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -52,19 +52,41 @@ def command_line() -> str:
 
 def write_section(name: str, body: str, path: Optional[Path] = None) -> None:
     """Replace the section between `<!-- name:start -->` and `<!-- name:end -->`
-    in RESULTS.md (appending it if absent), atomically."""
+    in RESULTS.md (appending it if absent), atomically.
+
+    Text a person wrote into the section (a reading of the table, a note on
+    how it was assembled) goes between `<!-- name:by-hand:start -->` and
+    `<!-- name:by-hand:end -->`: those blocks are kept, in order, after the
+    new body, so that rerunning the section's command never erases them.
+    """
     from spacy_bilstm.io import atomic_open
 
     path = path or RESULTS
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    block = f"{start}\n{body.rstrip()}\n{end}"
     text = path.read_text(encoding="utf8") if path.exists() else "# Benchmark results\n"
     if start in text and end in text:
+        old = text[text.index(start) : text.index(end)]
+        kept = "".join(f"\n\n{block}" for block in by_hand_blocks(name, old))
+        block = f"{start}\n{body.rstrip()}{kept}\n{end}"
         text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
     else:
-        text = text.rstrip() + "\n\n" + block + "\n"
+        text = text.rstrip() + "\n\n" + f"{start}\n{body.rstrip()}\n{end}" + "\n"
     with atomic_open(path, "w") as f:
         f.write(text)
+
+
+def by_hand_blocks(name: str, section: str) -> List[str]:
+    """The hand-written blocks of a section, markers included, in order."""
+    start, end = f"<!-- {name}:by-hand:start -->", f"<!-- {name}:by-hand:end -->"
+    blocks, position = [], 0
+    while start in section[position:]:
+        first = section.index(start, position)
+        if end not in section[first:]:
+            sys.exit(f"RESULTS.md: {start} has no {end}")
+        last = section.index(end, first) + len(end)
+        blocks.append(section[first:last])
+        position = last
+    return blocks
 
 
 def require_shared(*parts: str) -> Path:
