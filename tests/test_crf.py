@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from spacy_bilstm.layers.crf import LinearChainCRF, crf_decode, crf_loss, crf_marginals, crf_transition_scores
 from spacy_bilstm.layers.crf_math import NEG, backward_scores, constrain, forward_scores, viterbi
-from spacy_bilstm.spans import all_span_log_probs, span_log_prob
+from spacy_bilstm.components.spans import all_span_log_probs, span_log_prob
 from spacy_bilstm.tags import (
     allowed_ends,
     allowed_starts,

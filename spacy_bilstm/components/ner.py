@@ -15,13 +15,13 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats2d
 
-from .errors import ModelLoadError
-from .extensions import ENT_CONFIDENCES, confidence_key, install_extensions
-from .layers.crf import crf_decode, crf_loss, crf_marginals, crf_transition_scores
+from ..errors import ModelLoadError
+from ..extensions import ENT_CONFIDENCES, confidence_key, install_extensions
+from ..layers.crf import crf_decode, crf_loss, crf_marginals, crf_transition_scores
+from ..tags import gold_tag_ids, same_tokens, split_tag, tag_ids_from_strings, tag_names, tags_to_spans
 from .memory import HeapTrimmer
 from .oom import predict_splitting_on_oom
 from .spans import scored_spans, span_log_prob
-from .tags import gold_tag_ids, same_tokens, split_tag, tag_ids_from_strings, tag_names, tags_to_spans
 
 DEFAULT_NER_MODEL = """
 [model]

@@ -28,9 +28,9 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from thinc.types import Floats2d
 
-from .errors import ModelLoadError
-from .extensions import META, STANCE_TARGET, install_extensions
-from .layers.meta_embed import set_meta_prior, set_meta_values
+from ..errors import ModelLoadError
+from ..extensions import META, STANCE_TARGET, install_extensions
+from ..layers.meta_embed import set_meta_prior, set_meta_values
 from .memory import HeapTrimmer
 from .oom import predict_splitting_on_oom
 
