@@ -64,7 +64,7 @@ def test_decoded_tags_are_valid_biluo(trained):
     docs = [trained.make_doc(t) for t, _ in TRAIN_DATA] + [trained.make_doc("a b c d e f g")]
     from spacy_bilstm.layers.crf import crf_decode
 
-    for tags in crf_decode(ner.model.get_ref("crf"), ner.predict(docs)):
+    for tags in crf_decode(ner.predict(docs)):
         assert is_valid_sequence(tags.tolist(), ner.labels)
 
 

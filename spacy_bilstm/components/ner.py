@@ -11,11 +11,10 @@ from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model
-from thinc.types import Floats2d
 
 from ..errors import ModelLoadError
 from ..extensions import ENT_CONFIDENCES, confidence_key
-from ..layers.crf import crf_decode, crf_loss, crf_marginals, crf_transition_scores
+from ..layers.crf import CRFScores, crf_decode, crf_loss, crf_marginals
 from ..tags import gold_tag_ids, same_tokens, split_tag, tag_ids_from_strings, tag_names, tags_to_spans
 from .base import LabelledPipe
 from .oom import predict_splitting_on_oom
@@ -58,7 +57,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_NER_MODEL)["model"]
 def make_bilstm_ner(
     nlp: Language,
     name: str,
-    model: Model[List[Doc], List[Floats2d]],
+    model: Model[List[Doc], CRFScores],
     overwrite_ents: bool,
     spans_key: Optional[str],
     spans_threshold: float,
@@ -67,8 +66,8 @@ def make_bilstm_ner(
 ) -> "BiLSTMEntityRecognizer":
     """Create a `bilstm_ner` component.
 
-    model (Model[List[Doc], List[Floats2d]]): A tagger returning BILUO
-        emission scores with a CRF layer as ref "crf", such as
+    model (Model[List[Doc], CRFScores]): A tagger ending in a CRF layer
+        (ref "crf") that returns BILUO emission and transition scores, such as
         `spacy_bilstm.BiLSTMCRFTagger.v1`.
     overwrite_ents (bool): Replace existing `doc.ents`; if False, keep them
         and add only predictions that do not overlap them.
@@ -171,32 +170,33 @@ class BiLSTMEntityRecognizer(LabelledPipe):
             if not layer.has_dim("nO") or layer.get_dim("nO") is None:
                 layer.set_dim("nO", n_tags)
 
-    def predict(self, docs: Iterable[Doc]) -> List[Floats2d]:
+    def predict(self, docs: Iterable[Doc]) -> CRFScores:
         """Score BILUO tags for every token, without changing the docs.
 
         docs (Iterable[Doc]): The documents.
-        RETURNS (List[Floats2d]): Emission scores per doc.
+        RETURNS (CRFScores): Emission scores per doc, with the constrained
+            transition scores.
         """
         docs = list(docs)
         if not self._is_initialized():
             raise ValueError(Errors.E109.format(name=self.name))
         if not any(len(doc) for doc in docs):
             n_tags = len(self.tag_names)
-            return [self.model.ops.alloc2f(len(doc), n_tags) for doc in docs]
-        return predict_splitting_on_oom(self.model.predict, docs, self.name)
+            return self.model.get_ref("crf").predict([self.model.ops.alloc2f(len(doc), n_tags) for doc in docs])
+        parts = predict_splitting_on_oom(lambda batch: [self.model.predict(batch)], docs, self.name)
+        return CRFScores.join(parts)
 
-    def set_annotations(self, docs: Iterable[Doc], scores: List[Floats2d]) -> None:
+    def set_annotations(self, docs: Iterable[Doc], scores: CRFScores) -> None:
         """Decode the best valid tag sequences and set `doc.ents`.
 
         docs (Iterable[Doc]): The documents to modify.
-        scores (List[Floats2d]): The scores from `predict`.
+        scores (CRFScores): The scores from `predict`.
         """
         docs = list(docs)
-        crf = self.model.get_ref("crf")
         allowed = [self._allowed_tags(doc) for doc in docs]
-        tags = crf_decode(crf, scores, allowed)
-        tables = crf_marginals(crf, scores, allowed)
-        transitions = crf_transition_scores(crf)
+        tags = crf_decode(scores, allowed)
+        tables = crf_marginals(scores, allowed)
+        transitions = self.model.ops.to_numpy(scores.transitions)
         label_index = {label: i for i, label in enumerate(self.labels)}
         for doc, doc_tags, table in zip(docs, tags, tables):
             spans = [
@@ -243,17 +243,18 @@ class BiLSTMEntityRecognizer(LabelledPipe):
         group.attrs["scores"] = numpy.asarray([p for *_, p in found], dtype="float32")
         doc.spans[str(self.cfg["spans_key"])] = group
 
-    def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]) -> Tuple[float, List[Floats2d]]:
+    def get_loss(self, examples: Iterable[Example], scores: CRFScores) -> Tuple[float, CRFScores]:
         """The CRF negative log-likelihood and its gradient for a batch.
 
-        The gradient with respect to the scores is the posterior marginals
-        minus the gold-constrained marginals; tokens without gold annotation
-        (missing or misaligned) are unconstrained. As a side effect the
-        gradients of the CRF's transition scores are accumulated on its layer.
+        The gradient with respect to the emission scores is the posterior
+        marginals minus the gold-constrained marginals; tokens without gold
+        annotation (missing or misaligned) are unconstrained. The gradient
+        also holds those of the transition, start and end scores, which the
+        model's backprop takes to the CRF layer.
 
         examples (Iterable[Example]): The batch.
-        scores (List[Floats2d]): The scores from the forward pass.
-        RETURNS (Tuple[float, List[Floats2d]]): The loss and the gradient.
+        scores (CRFScores): The scores from the forward pass.
+        RETURNS (Tuple[float, CRFScores]): The loss and the gradient.
         """
         examples = list(examples)
         validate_examples(examples, "BiLSTMEntityRecognizer.get_loss")
@@ -274,7 +275,7 @@ class BiLSTMEntityRecognizer(LabelledPipe):
                     f"data, but its labels are {list(self.labels)}. Re-initialize "
                     "on data that includes this label (or add it before initializing)."
                 ) from None
-        return crf_loss(self.model.get_ref("crf"), scores, gold)
+        return crf_loss(scores, gold)
 
     def _check_loaded(self, where: str, snapshot: object) -> None:
         crf = self.model.get_ref("crf")
