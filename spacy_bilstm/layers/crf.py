@@ -120,7 +120,8 @@ def _forward(model: Model[InT, CRFScores], X: InT, is_train: bool) -> Tuple[CRFS
 
     def backprop(dY: CRFScores) -> InT:
         if use_crf:
-            for name, allowed, grad in zip(("transitions", "start", "end"), masks, (dY.transitions, dY.start, dY.end)):
+            grads = (dY.transitions, dY.start, dY.end)
+            for name, allowed, grad in zip(("transitions", "start", "end"), masks, grads):
                 if grad is not None:
                     # Forbidden moves are fixed at -inf: they never learn.
                     model.inc_grad(name, xp.where(allowed, grad, 0).astype(grad.dtype))
@@ -136,7 +137,7 @@ def _init(model: Model[InT, CRFScores], X: Optional[InT] = None, Y: Optional[InT
         elif Y is not None and len(Y):
             model.set_dim("nO", Y[0].shape[1])
     n_tags = model.get_dim("nO")
-    biluo_masks(n_tags)
+    biluo_masks(n_tags)  # raises now, not at the first batch, for a size that is not BILUO
     model.set_param("transitions", model.ops.alloc2f(n_tags, n_tags))
     model.set_param("start", model.ops.alloc1f(n_tags))
     model.set_param("end", model.ops.alloc1f(n_tags))
@@ -145,7 +146,7 @@ def _init(model: Model[InT, CRFScores], X: Optional[InT] = None, Y: Optional[InT
 def _torch_params(Y: CRFScores, requires_grad: bool = False):
     from thinc.api import xp2torch
 
-    return tuple(xp2torch(Y_param, requires_grad=requires_grad) for Y_param in (Y.transitions, Y.start, Y.end))
+    return tuple(xp2torch(param, requires_grad=requires_grad) for param in (Y.transitions, Y.start, Y.end))
 
 
 def _pad(scores: Sequence[Floats2d], n_tags: int):
