@@ -5,7 +5,7 @@ import pytest
 import spacy
 from spacy.training import Example
 
-from spacy_bilstm import memory
+from spacy_bilstm.components import memory
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim is glibc's")

@@ -64,7 +64,7 @@ def test_decoded_tags_are_valid_biluo(trained):
     docs = [trained.make_doc(t) for t, _ in TRAIN_DATA] + [trained.make_doc("a b c d e f g")]
     from spacy_bilstm.layers.crf import crf_decode
 
-    for tags in crf_decode(ner.model.get_ref("crf"), ner.predict(docs)):
+    for tags in crf_decode(ner.predict(docs)):
         assert is_valid_sequence(tags.tolist(), ner.labels)
 
 
@@ -74,6 +74,28 @@ def test_non_ascii_emoji_and_whitespace_tokens(trained):
     spaced = trained(Doc(trained.vocab, words=["Margaret", "\n\n", "Okafor", "  ", "spoke"], spaces=[True, False, True, False, False]))
     for ent in spaced.ents:
         assert not any(token.is_space for token in ent)
+
+
+def test_whitespace_tokens_never_join_an_entity_the_scores_ask_for(trained):
+    """Scores that want "Margaret \\n\\n Okafor" as one PER entity (B I L):
+    the whitespace token is held to "O", so two one-token entities remain."""
+    from spacy_bilstm.layers.crf import crf_decode
+
+    ner = trained.get_pipe("bilstm_ner")
+    doc = Doc(trained.vocab, words=["Margaret", "\n\n", "Okafor", "spoke"], spaces=[True, False, True, False])
+    scores = ner.predict([doc])
+    tag = {name: i for i, name in enumerate(ner.tag_names)}
+    wanted = numpy.zeros((4, len(tag)), dtype="float32")
+    wanted[0, tag["B-PER"]], wanted[0, tag["U-PER"]] = 10, 5
+    wanted[1, tag["I-PER"]] = 10
+    wanted[2, tag["L-PER"]], wanted[2, tag["U-PER"]] = 10, 5
+    wanted[3, tag["O"]] = 10
+    # Large enough that the trained transition scores cannot overrule them.
+    scores.emissions[0] = wanted * 100
+    unconstrained = crf_decode(scores)[0].tolist()
+    assert unconstrained == [tag["B-PER"], tag["I-PER"], tag["L-PER"], tag["O"]]
+    ner.set_annotations([doc], scores)
+    assert [(ent.text, ent.label_) for ent in doc.ents] == [("Margaret", "PER"), ("Okafor", "PER")]
 
 
 def _texts():
@@ -119,8 +141,9 @@ def test_fresh_process_loads_through_entry_points(trained, tmp_path):
     trained.to_disk(tmp_path / "model")
     code = (
         "import json, sys, spacy\n"
+        "assert 'spacy_bilstm' not in sys.modules\n"
         f"nlp = spacy.load({str(tmp_path / 'model')!r})\n"
-        "assert 'spacy_bilstm' not in sys.modules or True\n"
+        "assert 'spacy_bilstm.components.ner' in sys.modules\n"
         f"texts = {_texts()!r}\n"
         "print(json.dumps([[[e.start_char, e.end_char, e.label_] for e in nlp(t).ents] for t in texts]))\n"
     )

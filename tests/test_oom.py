@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from spacy_bilstm.layers.recurrent_torch import MaskedRNN
-from spacy_bilstm.oom import is_out_of_memory, predict_splitting_on_oom
+from spacy_bilstm.components.oom import is_out_of_memory, predict_splitting_on_oom
 
 from .ner_fixtures import TRAIN_DATA, ents_of, overfit_pipeline
 

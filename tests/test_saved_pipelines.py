@@ -7,7 +7,7 @@ import pytest
 import spacy
 import srsly
 
-from spacy_bilstm.textcat import with_stance_targets
+from spacy_bilstm import with_stance_targets
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAVED = sorted(FIXTURES.glob("saved_v*"))

@@ -15,7 +15,7 @@ from spacy_bilstm.errors import ModelLoadError
 from spacy_bilstm.extensions import install_extensions
 from spacy_bilstm.layers.textcat import segment_spans
 from spacy_bilstm.models.textcat import target_docs, target_words
-from spacy_bilstm.textcat import with_stance_targets
+from spacy_bilstm import with_stance_targets
 
 TRAIN = [
     ("I strongly support this bill", {"support": 1.0, "oppose": 0.0}),

@@ -23,7 +23,7 @@ from thinc.api import Adam, fix_random_seed
 from spacy_bilstm.errors import ModelLoadError
 from spacy_bilstm.extensions import install_extensions
 from spacy_bilstm.layers.meta_embed import MetaEmbed, collect_meta_values, meta_rows, meta_value
-from spacy_bilstm.textcat import with_stance_targets
+from spacy_bilstm import with_stance_targets
 
 from .test_textcat_config import SMALL
 
@@ -322,7 +322,7 @@ def test_with_stance_targets_sets_meta(party_model):
 N_PROCESS_SCRIPT = """
 import json, sys
 import spacy
-from spacy_bilstm.textcat import with_stance_targets
+from spacy_bilstm import with_stance_targets
 
 nlp = spacy.load(sys.argv[1])
 items = json.loads(open(sys.argv[2], encoding="utf8").read())

@@ -2,18 +2,13 @@
 
 Every function takes emissions of shape (batch, time, n_tags), the true
 sequence lengths, and transition, start and end scores that already carry the
-BILUO constraints (forbidden moves are set to `NEG`). Loops run over time only;
+BILUO constraints (forbidden moves score -inf). Loops run over time only;
 each step is vectorised over the batch and the tags, which is what keeps a
 BiLSTM-CRF close to a CNN tagger in speed.
 """
 from typing import List, Tuple
 
 import torch
-
-# A large finite negative score for forbidden tags and transitions. Finite,
-# unlike -inf, so that logsumexp over a row that is all forbidden (padding)
-# stays finite and gradients never become NaN.
-NEG = -1.0e4
 
 
 def _time_mask(lengths: torch.Tensor, n_steps: int) -> torch.Tensor:
@@ -116,8 +111,9 @@ def viterbi(
 ) -> torch.Tensor:
     """The best tag sequence per item: (B, T) tag ids, 0 past each length.
 
-    With forbidden moves scored `NEG`, the result is always a valid sequence:
-    a valid one always exists and scores far above any invalid one.
+    With forbidden moves scored -inf, the result is always a valid sequence,
+    whatever the scale of the other scores: a valid one always exists (all
+    "O") and scores above -inf, and every invalid one scores -inf.
     """
     batch, n_steps, _ = emissions.shape
     mask = _time_mask(lengths, n_steps)
@@ -146,12 +142,13 @@ def constrain(
     allowed_start: torch.Tensor,
     allowed_end: torch.Tensor,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Replace forbidden transition, start and end scores by `NEG`.
+    """Replace forbidden transition, start and end scores by -inf.
 
-    `torch.where` (rather than adding a mask) keeps the gradient of the
-    forbidden entries at exactly zero, so training never moves them.
+    Exact, where a finite penalty is not: emissions in the thousands would
+    outweigh it. `torch.where` (rather than adding a mask) keeps the gradient
+    of the forbidden entries at exactly zero, so training never moves them.
     """
-    neg = torch.tensor(NEG, dtype=transitions.dtype, device=transitions.device)
+    neg = torch.tensor(-float("inf"), dtype=transitions.dtype, device=transitions.device)
     return (
         torch.where(allowed, transitions, neg),
         torch.where(allowed_start, start, neg),

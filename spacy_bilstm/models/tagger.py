@@ -22,10 +22,10 @@ def build_bilstm_crf_tagger(
 ) -> Model[List[Doc], List[Floats2d]]:
     """Tokens -> features -> BiLSTM -> emission scores (-> CRF layer).
 
-    The model's output is the emission scores over BILUO tags, one
-    (n_tokens, n_tags) array per doc. The CRF layer at the end (ref "crf")
-    holds the transition scores that the component uses for its loss and
-    for constrained decoding.
+    The model's output is the CRF layer's (ref "crf") `CRFScores`: the
+    emission scores over BILUO tags, one (n_tokens, n_tags) array per doc,
+    with the constrained transition scores that the component uses for its
+    loss and for constrained decoding.
 
     tok2vec (Model[List[Doc], List[Floats2d]]): Token features: our
         `spacy_bilstm.WordCharEmbed.v1`, spaCy's embeddings, or a

@@ -36,7 +36,7 @@ def _predict(nlp, docs) -> List[str]:
     """The predicted label of each Doc, read from fresh Docs that carry its
     stance target and metadata (the model reads both)."""
     from ..baselines import gold_label
-    from ..textcat import with_stance_targets
+    from ..components.textcat import with_stance_targets
 
     contexts = [(doc.text, {"target": doc._.stance_target, "meta": doc._.meta}) for doc in docs]
     return [gold_label(doc) for doc, _ in nlp.pipe(with_stance_targets(nlp, contexts), as_tuples=True, batch_size=64)]

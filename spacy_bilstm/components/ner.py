@@ -1,27 +1,24 @@
 """The `bilstm_ner` component: a BiLSTM-CRF entity recognizer for spaCy."""
-from itertools import islice
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 from spacy import util
 from spacy.attrs import IS_SPACE
 from spacy.errors import Errors
 from spacy.language import Language
-from spacy.pipeline.trainable_pipe import TrainablePipe
 from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc, Span, SpanGroup
-from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, set_dropout_rate
-from thinc.types import Floats2d
+from thinc.api import Config, Model
 
-from .errors import ModelLoadError
-from .extensions import ENT_CONFIDENCES, confidence_key, install_extensions
-from .layers.crf import crf_decode, crf_loss, crf_marginals, crf_transition_scores
-from .memory import HeapTrimmer
+from ..errors import ModelLoadError
+from ..extensions import ENT_CONFIDENCES, confidence_key
+from ..layers.crf import CRFScores, crf_decode, crf_loss, crf_marginals
+from ..tags import gold_tag_ids, same_tokens, split_tag, tag_ids_from_strings, tag_names, tags_to_spans
+from .base import LabelledPipe
 from .oom import predict_splitting_on_oom
 from .spans import scored_spans, span_log_prob
-from .tags import gold_tag_ids, same_tokens, split_tag, tag_ids_from_strings, tag_names, tags_to_spans
 
 DEFAULT_NER_MODEL = """
 [model]
@@ -60,7 +57,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_NER_MODEL)["model"]
 def make_bilstm_ner(
     nlp: Language,
     name: str,
-    model: Model[List[Doc], List[Floats2d]],
+    model: Model[List[Doc], CRFScores],
     overwrite_ents: bool,
     spans_key: Optional[str],
     spans_threshold: float,
@@ -69,8 +66,8 @@ def make_bilstm_ner(
 ) -> "BiLSTMEntityRecognizer":
     """Create a `bilstm_ner` component.
 
-    model (Model[List[Doc], List[Floats2d]]): A tagger returning BILUO
-        emission scores with a CRF layer as ref "crf", such as
+    model (Model[List[Doc], CRFScores]): A tagger ending in a CRF layer
+        (ref "crf") that returns BILUO emission and transition scores, such as
         `spacy_bilstm.BiLSTMCRFTagger.v1`.
     overwrite_ents (bool): Replace existing `doc.ents`; if False, keep them
         and add only predictions that do not overlap them.
@@ -103,13 +100,15 @@ def make_ner_scorer() -> Callable:
     return ner_score
 
 
-class BiLSTMEntityRecognizer(TrainablePipe):
+class BiLSTMEntityRecognizer(LabelledPipe):
     """Predict named entities with a BiLSTM-CRF over BILUO tags.
 
     Decoding is constrained Viterbi, so the output is always a valid BILUO
     sequence. Each entity's marginal probability is available as
     `span._.confidence`.
     """
+
+    label_weights = ("crf", "transitions")
 
     def __init__(
         self,
@@ -134,125 +133,70 @@ class BiLSTMEntityRecognizer(TrainablePipe):
         max_span_length (int): Longest span scored for `spans_key`.
         scorer (Optional[Callable]): The scoring method.
         """
-        install_extensions()
-        self.vocab = vocab
-        self.model = model
-        self.name = name
-        self.scorer = scorer
-        # Keeps resident memory flat over long training runs (see memory.py).
-        self._heap_trimmer = HeapTrimmer()
-        self.cfg: Dict[str, object] = {
-            "labels": [],
-            "overwrite_ents": overwrite_ents,
-            "spans_key": spans_key,
-            "spans_threshold": spans_threshold,
-            "max_span_length": max_span_length,
-        }
-
-    @property
-    def labels(self) -> Tuple[str, ...]:
-        """The entity labels, sorted."""
-        return tuple(self.cfg["labels"])  # type: ignore[arg-type]
-
-    @property
-    def label_data(self) -> List[str]:
-        return list(self.labels)
+        super().__init__(
+            vocab,
+            model,
+            name,
+            scorer=scorer,
+            cfg={
+                "overwrite_ents": overwrite_ents,
+                "spans_key": spans_key,
+                "spans_threshold": spans_threshold,
+                "max_span_length": max_span_length,
+            },
+        )
 
     @property
     def tag_names(self) -> List[str]:
         """The BILUO tags the model scores, in the order of its outputs."""
         return tag_names(self.labels)
 
-    def _is_initialized(self) -> bool:
-        crf = self.model.get_ref("crf")
-        return crf.has_param("transitions") and crf.get_param("transitions") is not None
+    def _example_labels(self, example: Example) -> Iterable[str]:
+        return (ent.label_ for ent in example.reference.ents)
 
-    def add_label(self, label: str) -> int:
-        """Add an entity label before the component is initialized.
-
-        label (str): The label to add.
-        RETURNS (int): 0 if the label is already present, otherwise 1.
-        """
-        if not isinstance(label, str):
-            raise ValueError(Errors.E187)
-        if label in self.labels:
-            return 0
-        self._allow_extra_label()
-        if self._is_initialized():
-            raise ValueError(
-                f"Cannot add label '{label}' to '{self.name}': it is already "
-                "initialized. Add labels before nlp.initialize()."
-            )
-        self.cfg["labels"] = sorted([*self.labels, label])
-        self.vocab.strings.add(label)
-        return 1
-
-    def initialize(
-        self,
-        get_examples: Callable[[], Iterable[Example]],
-        *,
-        nlp: Optional[Language] = None,
-        labels: Optional[Sequence[str]] = None,
-    ) -> None:
-        """Collect the labels and infer the model's shapes from examples.
-
-        get_examples (Callable[[], Iterable[Example]]): The training examples.
-        nlp (Language): The current nlp object.
-        labels (Optional[Sequence[str]]): Labels to use instead of reading
-            them from the data (e.g. from `spacy init labels`).
-        """
-        validate_get_examples(get_examples, "BiLSTMEntityRecognizer.initialize")
-        if labels is not None:
-            found = set(labels)
-        else:
-            found = set(self.labels)
-            for example in get_examples():
-                found.update(ent.label_ for ent in example.reference.ents)
-        if not found:
+    def _check_labels(self, labels: Iterable[str]) -> None:
+        if not labels:
             raise ValueError(
                 f"'{self.name}' found no entity labels: the training data has no "
                 "entities and no labels were given. Check that the corpus has "
                 "entity annotation, or pass labels under "
                 f"[initialize.components.{self.name}]."
             )
-        self.cfg["labels"] = sorted(found)
-        for label in self.labels:
-            self.vocab.strings.add(label)
+
+    def _prepare_model(self, get_examples: Callable[[], Iterable[Example]]) -> None:
         n_tags = len(self.tag_names)
         for ref in ("output_layer", "crf"):
             layer = self.model.get_ref(ref)
             if not layer.has_dim("nO") or layer.get_dim("nO") is None:
                 layer.set_dim("nO", n_tags)
-        doc_sample = [eg.reference for eg in islice(get_examples(), 10)]
-        doc_sample = [doc for doc in doc_sample if len(doc)] or [Doc(self.vocab, words=["x"])]
-        self.model.initialize(X=doc_sample)
 
-    def predict(self, docs: Iterable[Doc]) -> List[Floats2d]:
+    def predict(self, docs: Iterable[Doc]) -> CRFScores:
         """Score BILUO tags for every token, without changing the docs.
 
         docs (Iterable[Doc]): The documents.
-        RETURNS (List[Floats2d]): Emission scores per doc.
+        RETURNS (CRFScores): Emission scores per doc, with the constrained
+            transition scores.
         """
         docs = list(docs)
         if not self._is_initialized():
             raise ValueError(Errors.E109.format(name=self.name))
         if not any(len(doc) for doc in docs):
             n_tags = len(self.tag_names)
-            return [self.model.ops.alloc2f(len(doc), n_tags) for doc in docs]
-        return predict_splitting_on_oom(self.model.predict, docs, self.name)
+            return self.model.get_ref("crf").predict([self.model.ops.alloc2f(len(doc), n_tags) for doc in docs])
+        parts = predict_splitting_on_oom(lambda batch: [self.model.predict(batch)], docs, self.name)
+        return CRFScores.join(parts)
 
-    def set_annotations(self, docs: Iterable[Doc], scores: List[Floats2d]) -> None:
+    def set_annotations(self, docs: Iterable[Doc], scores: CRFScores) -> None:
         """Decode the best valid tag sequences and set `doc.ents`.
 
         docs (Iterable[Doc]): The documents to modify.
-        scores (List[Floats2d]): The scores from `predict`.
+        scores (CRFScores): The scores from `predict`.
         """
         docs = list(docs)
-        crf = self.model.get_ref("crf")
         allowed = [self._allowed_tags(doc) for doc in docs]
-        tags = crf_decode(crf, scores, allowed)
-        tables = crf_marginals(crf, scores, allowed)
-        transitions = crf_transition_scores(crf)
+        tags = crf_decode(scores, allowed)
+        tables = crf_marginals(scores, allowed)
+        transitions = self.model.ops.to_numpy(scores.transitions)
         label_index = {label: i for i, label in enumerate(self.labels)}
         for doc, doc_tags, table in zip(docs, tags, tables):
             spans = [
@@ -299,51 +243,18 @@ class BiLSTMEntityRecognizer(TrainablePipe):
         group.attrs["scores"] = numpy.asarray([p for *_, p in found], dtype="float32")
         doc.spans[str(self.cfg["spans_key"])] = group
 
-    def update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd=None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
-        """Learn from a batch of examples.
-
-        examples (Iterable[Example]): A batch of examples.
-        drop (float): The dropout rate of the thinc layers (the LSTM's own
-            dropout is set in the model config).
-        sgd (thinc.api.Optimizer): The optimizer.
-        losses (Optional[Dict[str, float]]): Accumulated losses by component.
-        RETURNS (Dict[str, float]): The updated losses.
-        """
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        examples = list(examples)
-        validate_examples(examples, "BiLSTMEntityRecognizer.update")
-        if not any(len(eg.predicted) for eg in examples):
-            return losses
-        set_dropout_rate(self.model, drop)
-        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
-        loss, d_scores = self.get_loss(examples, scores)
-        backprop(d_scores)
-        if sgd is not None:
-            self.finish_update(sgd)
-        losses[self.name] += loss
-        self._heap_trimmer.step()
-        return losses
-
-    def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]) -> Tuple[float, List[Floats2d]]:
+    def get_loss(self, examples: Iterable[Example], scores: CRFScores) -> Tuple[float, CRFScores]:
         """The CRF negative log-likelihood and its gradient for a batch.
 
-        The gradient with respect to the scores is the posterior marginals
-        minus the gold-constrained marginals; tokens without gold annotation
-        (missing or misaligned) are unconstrained. As a side effect the
-        gradients of the CRF's transition scores are accumulated on its layer.
+        The gradient with respect to the emission scores is the posterior
+        marginals minus the gold-constrained marginals; tokens without gold
+        annotation (missing or misaligned) are unconstrained. The gradient
+        also holds those of the transition, start and end scores, which the
+        model's backprop takes to the CRF layer.
 
         examples (Iterable[Example]): The batch.
-        scores (List[Floats2d]): The scores from the forward pass.
-        RETURNS (Tuple[float, List[Floats2d]]): The loss and the gradient.
+        scores (CRFScores): The scores from the forward pass.
+        RETURNS (Tuple[float, CRFScores]): The loss and the gradient.
         """
         examples = list(examples)
         validate_examples(examples, "BiLSTMEntityRecognizer.get_loss")
@@ -364,34 +275,9 @@ class BiLSTMEntityRecognizer(TrainablePipe):
                     f"data, but its labels are {list(self.labels)}. Re-initialize "
                     "on data that includes this label (or add it before initializing)."
                 ) from None
-        return crf_loss(self.model.get_ref("crf"), scores, gold)
+        return crf_loss(scores, gold)
 
-    def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "BiLSTMEntityRecognizer":
-        """Load the component from bytes; see `TrainablePipe.from_bytes`."""
-        try:
-            super().from_bytes(bytes_data, exclude=exclude)
-        except ModelLoadError:
-            raise
-        except Exception as err:
-            raise ModelLoadError(f"Could not load '{self.name}' from bytes: {_describe(err)}") from err
-        self._check_loaded(where="bytes")
-        return self
-
-    def from_disk(self, path, *, exclude=tuple()) -> "BiLSTMEntityRecognizer":
-        """Load the component from a directory; see `TrainablePipe.from_disk`."""
-        try:
-            super().from_disk(path, exclude=exclude)
-        except ModelLoadError as err:
-            raise ModelLoadError(f"{path}: {err}") from err
-        except Exception as err:
-            raise ModelLoadError(
-                f"{path}: could not load '{self.name}' (corrupt or incomplete model "
-                f"directory?): {_describe(err)}"
-            ) from err
-        self._check_loaded(where=str(path))
-        return self
-
-    def _check_loaded(self, where: str) -> None:
+    def _check_loaded(self, where: str, snapshot: object) -> None:
         crf = self.model.get_ref("crf")
         if crf.has_dim("nO") and crf.get_dim("nO") is not None:
             expected = len(self.tag_names)
@@ -405,8 +291,3 @@ class BiLSTMEntityRecognizer(TrainablePipe):
 def _probability(log_prob: float) -> float:
     # float32 forward-backward can land a hair above 1 for a certain span.
     return round(float(numpy.exp(min(log_prob, 0.0))), 6)
-
-
-def _describe(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}"

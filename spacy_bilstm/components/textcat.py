@@ -13,25 +13,23 @@ doc before the pipeline runs, e.g. with `with_stance_targets`::
 Docs made this way carry both through `nlp.pipe(..., n_process=2)`: spaCy
 sends Docs to its workers with their user data.
 """
-from itertools import islice
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy import util
 from spacy.errors import Errors
 from spacy.language import Language
-from spacy.pipeline.trainable_pipe import TrainablePipe
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
-from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, set_dropout_rate
+from thinc.api import Config, Model
 from thinc.types import Floats2d
 
-from .errors import ModelLoadError
-from .extensions import META, STANCE_TARGET, install_extensions
-from .layers.meta_embed import set_meta_prior, set_meta_values
-from .memory import HeapTrimmer
+from ..errors import ModelLoadError
+from ..extensions import META, STANCE_TARGET, install_extensions
+from ..layers.meta_embed import set_meta_prior, set_meta_values
+from .base import LabelledPipe
 from .oom import predict_splitting_on_oom
 
 DEFAULT_TEXTCAT_MODEL = """
@@ -164,9 +162,11 @@ def with_stance_targets(
         yield doc, context
 
 
-class LSTMTextCategorizer(TrainablePipe):
+class LSTMTextCategorizer(LabelledPipe):
     """Assign `doc.cats` with a recurrent or averaged-embedding classifier,
     conditioned on `doc._.stance_target` where the model supports it."""
+
+    label_weights = ("output_layer", "W")
 
     def __init__(
         self,
@@ -185,57 +185,22 @@ class LSTMTextCategorizer(TrainablePipe):
         threshold (float): Cutoff for multi-label scoring.
         scorer (Optional[Callable]): The scoring method.
         """
-        install_extensions()
-        self.vocab = vocab
-        self.model = model
-        self.name = name
-        self.scorer = scorer
-        # Keeps resident memory flat over long training runs (see memory.py).
-        self._heap_trimmer = HeapTrimmer()
-        self.cfg: Dict[str, Any] = {
-            "labels": [],
-            "threshold": threshold,
-            "positive_label": None,
-            "multi_label": not model.attrs.get("exclusive_classes", True),
-        }
-
-    @property
-    def labels(self) -> Tuple[str, ...]:
-        """The labels, sorted."""
-        return tuple(self.cfg["labels"])
-
-    @property
-    def label_data(self) -> List[str]:
-        return list(self.labels)
+        super().__init__(
+            vocab,
+            model,
+            name,
+            scorer=scorer,
+            cfg={
+                "threshold": threshold,
+                "positive_label": None,
+                "multi_label": not model.attrs.get("exclusive_classes", True),
+            },
+        )
 
     @property
     def exclusive_classes(self) -> bool:
         """Whether each doc has exactly one label."""
         return not self.cfg["multi_label"]
-
-    def _is_initialized(self) -> bool:
-        output_layer = self.model.get_ref("output_layer")
-        return output_layer.has_param("W") and output_layer.get_param("W") is not None
-
-    def add_label(self, label: str) -> int:
-        """Add a label before the component is initialized.
-
-        label (str): The label to add.
-        RETURNS (int): 0 if the label is already present, otherwise 1.
-        """
-        if not isinstance(label, str):
-            raise ValueError(Errors.E187)
-        if label in self.labels:
-            return 0
-        self._allow_extra_label()
-        if self._is_initialized():
-            raise ValueError(
-                f"Cannot add label '{label}' to '{self.name}': it is already "
-                "initialized. Add labels before nlp.initialize()."
-            )
-        self.cfg["labels"] = sorted([*self.labels, label])
-        self.vocab.strings.add(label)
-        return 1
 
     def initialize(
         self,
@@ -245,21 +210,24 @@ class LSTMTextCategorizer(TrainablePipe):
         labels: Optional[Sequence[str]] = None,
         positive_label: Optional[str] = None,
     ) -> None:
-        """Collect the labels and infer the model's shapes from examples.
+        """Collect the labels and infer the model's shapes from examples; see
+        `LabelledPipe.initialize`.
 
-        get_examples (Callable[[], Iterable[Example]]): The training examples.
-        nlp (Language): The current nlp object.
-        labels (Optional[Sequence[str]]): Labels to use instead of reading
-            them from the data.
         positive_label (Optional[str]): For two exclusive classes, the label
             whose F-score is `cats_score` (otherwise the macro F-score).
         """
-        validate_get_examples(get_examples, "LSTMTextCategorizer.initialize")
+        # Read by `_check_labels`, before any label is set.
+        self.cfg["positive_label"] = positive_label
+        super().initialize(get_examples, nlp=nlp, labels=labels)
+
+    def _check_training_data(self, get_examples: Callable[[], Iterable[Example]]) -> None:
         self._validate_categories(get_examples())
-        found = set(labels) if labels is not None else set(self.labels)
-        if labels is None:
-            for example in get_examples():
-                found.update(example.reference.cats)
+
+    def _example_labels(self, example: Example) -> Iterable[str]:
+        return example.reference.cats
+
+    def _check_labels(self, labels: Iterable[str]) -> None:
+        found = set(labels)
         minimum = 2 if self.exclusive_classes else 1
         if len(found) < minimum:
             raise ValueError(
@@ -267,15 +235,14 @@ class LSTMTextCategorizer(TrainablePipe):
                 f"at least {minimum}{' for exclusive classes' if minimum == 2 else ''}. "
                 "Check that the training docs have doc.cats set."
             )
+        positive_label = self.cfg["positive_label"]
         if positive_label is not None:
             if positive_label not in found:
                 raise ValueError(Errors.E920.format(pos_label=positive_label, labels=sorted(found)))
             if len(found) != 2:
                 raise ValueError(Errors.E919.format(pos_label=positive_label, labels=sorted(found)))
-        self.cfg["labels"] = sorted(found)
-        self.cfg["positive_label"] = positive_label
-        for label in self.labels:
-            self.vocab.strings.add(label)
+
+    def _prepare_model(self, get_examples: Callable[[], Iterable[Example]]) -> None:
         self.model.get_ref("output_layer").set_dim("nO", len(self.labels))
         if self.model.has_dim("nO") is not False:
             self.model.set_dim("nO", len(self.labels), force=True)
@@ -287,9 +254,10 @@ class LSTMTextCategorizer(TrainablePipe):
             set_meta_values(meta_embed, (doc for eg in get_examples() for doc in (eg.reference, eg.predicted)))
             if meta_embed.attrs.get("use_prior"):
                 set_meta_prior(meta_embed, _labelled_meta_docs(get_examples()), self.labels)
-        doc_sample = [eg.reference for eg in islice(get_examples(), 10)]
-        doc_sample = [doc for doc in doc_sample if len(doc)] or [Doc(self.vocab, words=["x"])]
-        self.model.initialize(X=doc_sample)
+
+    def _validate_examples(self, examples: List[Example], method: str) -> None:
+        super()._validate_examples(examples, method)
+        self._validate_categories(examples)
 
     def _validate_categories(self, examples: Iterable[Example]) -> None:
         for example in examples:
@@ -327,41 +295,6 @@ class LSTMTextCategorizer(TrainablePipe):
             for j, label in enumerate(self.labels):
                 doc.cats[label] = float(scores[i, j])
 
-    def update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Optimizer] = None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
-        """Learn from a batch of examples.
-
-        examples (Iterable[Example]): A batch of examples.
-        drop (float): The dropout rate of the thinc layers (the RNN's own
-            dropout is set in the model config).
-        sgd (thinc.api.Optimizer): The optimizer.
-        losses (Optional[Dict[str, float]]): Accumulated losses by component.
-        RETURNS (Dict[str, float]): The updated losses.
-        """
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        examples = list(examples)
-        validate_examples(examples, "LSTMTextCategorizer.update")
-        self._validate_categories(examples)
-        if not any(len(eg.predicted) for eg in examples):
-            return losses
-        set_dropout_rate(self.model, drop)
-        scores, backprop = self.model.begin_update([eg.predicted for eg in examples])
-        loss, d_scores = self.get_loss(examples, scores)
-        backprop(d_scores)
-        if sgd is not None:
-            self.finish_update(sgd)
-        losses[self.name] += loss
-        self._heap_trimmer.step()
-        return losses
-
     def get_loss(self, examples: Iterable[Example], scores: Floats2d) -> Tuple[float, Floats2d]:
         """Cross-entropy (exclusive classes) or binary cross-entropy
         (multi-label) and its gradient with respect to the scores before
@@ -397,39 +330,15 @@ class LSTMTextCategorizer(TrainablePipe):
         d_scores = self.model.ops.asarray2f((probs - truths) * known)
         return float(loss), d_scores
 
-    def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "LSTMTextCategorizer":
-        """Load the component from bytes; see `TrainablePipe.from_bytes`."""
-        meta_fields = self._meta_fields()
-        try:
-            super().from_bytes(bytes_data, exclude=exclude)
-        except ModelLoadError:
-            raise
-        except Exception as err:
-            raise ModelLoadError(f"Could not load '{self.name}' from bytes: {_describe(err)}") from err
-        self._check_loaded(where="bytes", meta_fields=meta_fields)
-        return self
-
-    def from_disk(self, path, *, exclude=tuple()) -> "LSTMTextCategorizer":
-        """Load the component from a directory; see `TrainablePipe.from_disk`."""
-        meta_fields = self._meta_fields()
-        try:
-            super().from_disk(path, exclude=exclude)
-        except ModelLoadError as err:
-            raise ModelLoadError(f"{path}: {err}") from err
-        except Exception as err:
-            raise ModelLoadError(
-                f"{path}: could not load '{self.name}' (corrupt or incomplete model "
-                f"directory?): {_describe(err)}"
-            ) from err
-        self._check_loaded(where=str(path), meta_fields=meta_fields)
-        return self
-
     def _meta_fields(self) -> Optional[List[str]]:
         if not self.model.has_ref("meta_embed"):
             return None
         return list(self.model.get_ref("meta_embed").attrs["fields"])
 
-    def _check_loaded(self, where: str, meta_fields: Optional[List[str]] = None) -> None:
+    def _load_snapshot(self) -> Optional[List[str]]:
+        return self._meta_fields()
+
+    def _check_loaded(self, where: str, meta_fields: Optional[List[str]]) -> None:
         # The saved fields replace the config's when the weights load; a
         # different list of the same length would otherwise go unnoticed.
         if meta_fields is not None and self._meta_fields() != meta_fields:
@@ -463,7 +372,3 @@ def _labelled_meta_docs(examples: Iterable[Example]) -> Iterator[Tuple[Doc, str]
         doc = eg.predicted if isinstance(eg.predicted._.get(META), dict) else eg.reference
         yield doc, label
 
-
-def _describe(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}"

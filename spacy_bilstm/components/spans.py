@@ -50,7 +50,13 @@ def all_span_log_probs(
         return result
     result[1] = alpha[:, U] + beta[:, U] - log_z
     # Cumulative emission scores of I-k, to sum any middle stretch in O(1).
-    cum_inside = numpy.concatenate([numpy.zeros((1, n_labels)), numpy.cumsum(em[:, I], axis=0)])
+    # A tag a token may not take scores -inf, which a difference of sums
+    # would turn into NaN: count those apart.
+    inside = em[:, I]
+    forbidden = numpy.isneginf(inside)
+    zero = numpy.zeros((1, n_labels))
+    cum_inside = numpy.concatenate([zero, numpy.cumsum(numpy.where(forbidden, 0.0, inside), axis=0)])
+    cum_forbidden = numpy.concatenate([zero, numpy.cumsum(forbidden, axis=0)])
     t_bi, t_ii, t_il, t_bl = transitions[B, I], transitions[I, I], transitions[I, L], transitions[B, L]
     for d in range(2, min(max_length, n) + 1):
         starts = numpy.arange(0, n - d + 1)
@@ -60,6 +66,7 @@ def all_span_log_probs(
             score = score + t_bl
         else:
             middle = cum_inside[ends] - cum_inside[starts + 1]
+            middle = numpy.where(cum_forbidden[ends] > cum_forbidden[starts + 1], -numpy.inf, middle)
             score = score + t_bi + (d - 3) * t_ii + t_il + middle
         result[d] = score - log_z
     return result
