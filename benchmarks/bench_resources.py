@@ -293,7 +293,7 @@ def main() -> None:
         "spaCy's `ner` on `spacy.TorchBiLSTMEncoder.v1` (width 96, depth 2). What we do differently: every "
         "training step allocates and frees tensors of a new shape, and glibc's malloc keeps the freed memory "
         "in a fragmenting heap, so resident memory climbs although the live data does not grow. Our pipes "
-        "call `malloc_trim(0)` after every update (`spacy_bilstm/memory.py`, about 9 ms against ~210 ms per "
+        "call `malloc_trim(0)` after every update (`spacy_bilstm/components/memory.py`, about 9 ms against ~210 ms per "
         "1000-word update), which returns the free pages "
         "to the operating system.",
     ]
