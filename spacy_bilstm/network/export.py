@@ -1,4 +1,4 @@
-"""Writing the graphs: GEXF and GraphML (Gephi), CSV, JSON node-link, Parquet, PNG.
+"""Writing the graphs: GEXF and GraphML (Gephi), CSV, JSON node-link, Parquet, PNG, HTML.
 
 Every file is written atomically (`spacy_bilstm.io`): a reader never sees
 half a file, and a killed run leaves the previous output in place.
@@ -9,8 +9,8 @@ What each format does with values that are not plain text:
   Characters that XML 1.0 forbids (control characters other than tab and
   line breaks, lone surrogates, U+FFFE/U+FFFF) cannot be escaped, so they
   are removed from every string and counted (``xml_chars_removed`` in the
-  report). List attributes (aliases, doc ids, dates) are stored as JSON
-  arrays in a string attribute, since neither format has lists.
+  report). List attributes (aliases, doc ids, dates, evidence) are stored
+  as JSON in a string attribute, since neither format has lists.
 * CSV (``NAME.nodes.csv``, ``NAME.edges.csv``): UTF-8, a header row, fields
   quoted where needed (RFC 4180, via `csv`). A text cell that a spreadsheet
   would run as a formula (first character ``=``, ``+``, ``-``, ``@``, tab or
@@ -22,6 +22,10 @@ What each format does with values that are not plain text:
   typed columns, lists as list columns; needs pyarrow.
 * PNG: the `max_nodes` actors with most mentions; node size by mentions,
   colour by entity label, names of the `top_labels` most mentioned.
+* HTML (``NAME.html``): one self-contained interactive page (pyvis), with
+  search and each edge's evidence; see `spacy_bilstm.network.html`. Names
+  and sentences are shown as text, never run as markup. Needs the ``html``
+  extra.
 """
 
 import csv
@@ -37,7 +41,7 @@ import networkx as nx
 from ..errors import InputError
 from ..io import atomic_directory, atomic_open, atomic_path
 
-FORMATS = ("gexf", "graphml", "csv", "json", "parquet", "png")
+FORMATS = ("gexf", "graphml", "csv", "json", "parquet", "png", "html")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _XML_ILLEGAL = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _PLAIN = (int, float, bool)
@@ -244,6 +248,7 @@ def output_paths(out: Union[str, Path], formats: Iterable[str], suffix: str = ""
         "json": [base.with_name(base.name + ".json")],
         "parquet": [base.with_name(base.name + ".parquet")],
         "png": [base.with_name(base.name + ".png")],
+        "html": [base.with_name(base.name + ".html")],
     }
     return {fmt: paths[fmt] for fmt in formats}
 
@@ -283,6 +288,10 @@ def write_graph(
             write_parquet(graph, paths[0])
         elif fmt == "png":
             plot_png(graph, paths[0], top_labels=top_labels, max_nodes=max_plot_nodes)
+        elif fmt == "html":
+            from .html import write_html
+
+            write_html(graph, paths[0])
         written.extend(paths)
     return written, removed
 
