@@ -144,8 +144,12 @@ def network_command(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its checkpoint."),
     restart: bool = typer.Option(False, "--restart", help="Discard an interrupted run's checkpoint."),
     report: Optional[Path] = typer.Option(None, help="Report JSON (default: STEM.report.json)."),
-    top_labels: int = typer.Option(20, min=0, help="PNG: name the N most mentioned actors."),
-    plot_max_nodes: int = typer.Option(300, min=1, help="PNG: draw at most N actors."),
+    top_labels: int = typer.Option(
+        20, min=0, help="PNG: name the N actors with the highest weighted degree."
+    ),
+    plot_max_nodes: int = typer.Option(
+        300, min=1, help="PNG: draw at most N actors of the largest component (by weighted degree)."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Build an actor co-mention network (and a speaker → actor network).
