@@ -107,15 +107,21 @@ class Aggregate:
             stats[name] = stats.get(name, 0) + value
         if extraction.evidence and self.limit:
             speaker = extraction.speaker[1] if extraction.speaker is not None else ""
+            evidence = self.evidence
+            limit = self.limit
             for keys, location, text in extraction.evidence:
-                snippet = (
-                    evidence_rank(doc_id, location),
-                    evidence_info(doc_id, location, date, speaker),
-                    text,
-                )
+                rank = evidence_rank(doc_id, location)
+                snippet = None
                 for i, first in enumerate(keys):
                     for second in keys[i + 1 :]:
-                        self._keep(intern(first + KEY_SEPARATOR + second), snippet)
+                        pair = intern(first + KEY_SEPARATOR + second)
+                        kept = evidence.get(pair)
+                        # Most snippets of a frequent pair rank after its K: skip them cheaply.
+                        if kept is not None and len(kept) >= limit and rank > kept[-1][0]:
+                            continue
+                        if snippet is None:
+                            snippet = (rank, evidence_info(doc_id, location, date, speaker), text)
+                        self._keep(pair, snippet)
         if extraction.speaker is None:
             return
         speaker, written = extraction.speaker

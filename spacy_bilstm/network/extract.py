@@ -281,13 +281,21 @@ def _sentence_starts(doc: Doc) -> List[int]:
 
 
 def _regions(
-    doc: Doc, window: Window, mentions: Sequence[Mention], chars: Sequence[int], text: str, sentences: bool
+    doc: Doc,
+    window: Window,
+    mentions: Sequence[Mention],
+    chars: Sequence[int],
+    text: str,
+    sentences: bool,
+    starts: Optional[List[int]] = None,
 ) -> List[int]:
-    # The number of the window each mention is in.
+    # The number of the window each mention is in (`starts`: the sentence
+    # starts, if already read).
     if window.kind == "sentence":
         if not sentences:
             return [0] * len(mentions)
-        starts = _sentence_starts(doc)
+        if starts is None:
+            starts = _sentence_starts(doc)
         return [bisect_right(starts, mention.start) for mention in mentions]
     if window.kind == "paragraph":
         breaks = [match.start() for match in _PARAGRAPH_BREAK.finditer(text)]
@@ -340,11 +348,17 @@ def _cut(text: str, lo: int, hi: int, first: int, last: int, last_len: int) -> T
 
 
 def _evidence(
-    doc: Doc, text: str, window: Window, mentions: Sequence[Mention], chars: Sequence[int], regions: Sequence[int]
+    doc: Doc,
+    text: str,
+    window: Window,
+    mentions: Sequence[Mention],
+    chars: Sequence[int],
+    regions: Sequence[int],
+    starts: List[int],
 ) -> List[Tuple[Tuple[str, ...], int, str]]:
-    # The evidence snippets of one Doc (see the module docstring).
+    # The evidence snippets of one Doc (see the module docstring); `starts`
+    # are its sentence starts ([0] without sentence boundaries).
     n_tokens = len(doc)
-    starts = _sentence_starts(doc) if doc.has_annotation("SENT_START") else [0]
 
     def char_at(token: int) -> int:
         return doc[token].idx if token < n_tokens else len(text)
@@ -475,10 +489,13 @@ def extract_doc(
     if len(mentions) >= 2:
         if text is None and (window.kind == "paragraph" or options.evidence):
             text = doc.text
-        regions = _regions(doc, window, mentions, chars, text or "", sentences)
+        starts = None
+        if options.evidence:
+            starts = _sentence_starts(doc) if doc.has_annotation("SENT_START") else [0]
+        regions = _regions(doc, window, mentions, chars, text or "", sentences, starts)
         windows = _windows(window, mentions, regions)
-        if options.evidence and windows:
-            evidence = _evidence(doc, text or "", window, mentions, chars, regions)
+        if starts is not None and windows:
+            evidence = _evidence(doc, text or "", window, mentions, chars, regions, starts)
     speaker = None
     speaker_text = _meta_text(meta.get(META_SPEAKER))
     if speaker_text:
