@@ -82,6 +82,21 @@ def test_ray_equals_local_edge_for_edge(cluster, model, shards, tmp_path):
     assert len(list((tmp_path / "ckpt").glob("shard-*.parquet"))) == n_shards
 
 
+def test_ray_keeps_the_local_evidence_edge_for_edge(cluster, model, shards, tmp_path):
+    options = ExtractOptions(evidence=2)
+    local = _local(model, shards, options)
+    distributed = run_ray(model, shards, options, skip_invalid=True, lines_per_shard=25, progress=False)
+    assert distributed.aggregate.evidence == local.aggregate.evidence
+    edges = {
+        which: {(u, v): d["evidence"] for u, v, d in build_network(result.aggregate, options).graph.edges(data=True)}
+        for which, result in (("local", local), ("ray", distributed))
+    }
+    assert edges["ray"] == edges["local"]
+    assert max(len(kept) for kept in edges["local"].values()) == 2
+    # Each shard kept its own two per pair; the driver kept the same two as one pass.
+    assert sum(len(kept) for kept in edges["local"].values()) > len(edges["local"])
+
+
 @pytest.mark.slow
 def test_ray_resumes_from_finished_shards(cluster, model, shards, tmp_path):
     options = ExtractOptions()

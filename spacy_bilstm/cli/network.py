@@ -2,7 +2,7 @@
 
     python -m spacy_bilstm network MODEL INPUT --out graph.gexf
     python -m spacy_bilstm network en_core_web_md speeches.jsonl \\
-        --out results/graph.gexf --formats gexf,csv,json,png \\
+        --out results/graph.gexf --formats gexf,csv,json,png,html \\
         --window sentence --labels PERSON,ORG --min-count 2 \\
         --aliases aliases.csv --speaker-field speaker --meta-fields party
     python -m spacy_bilstm network ./model shards/ --out graph.gexf \\
@@ -14,6 +14,10 @@ the stem of ``--out`` (``graph.gexf``, ``graph.nodes.csv``, …, and
 ``graph.report.json`` with the statistics); see `spacy_bilstm.network.export`
 for what each format does with awkward names (XML-illegal characters are
 removed and counted; CSV cells that look like formulas get a leading ').
+``html`` writes one interactive page per graph (``graph.html``,
+``graph.speakers.html``) that works offline; each co-mention edge carries
+up to ``--evidence`` sentences in which both actors occur (also in JSON,
+CSV, GEXF, GraphML and Parquet).
 
 A run keeps a checkpoint (``STEM.checkpoint/``) and deletes it when the
 outputs are written. If a run is killed, run the same command with
@@ -88,7 +92,9 @@ def network_command(
     out: Path = typer.Option(
         ..., "--out", "-o", help="Main output, e.g. graph.gexf; its stem names every output."
     ),
-    formats: str = typer.Option("", help="More formats, comma-separated: gexf,graphml,csv,json,parquet,png."),
+    formats: str = typer.Option(
+        "", help="More formats, comma-separated: gexf,graphml,csv,json,parquet,png,html."
+    ),
     window: str = typer.Option("sentence", help="sentence, paragraph, document or tokens:K."),
     labels: str = typer.Option("", help="Keep only these entity labels (comma-separated; default: all)."),
     exclude_labels: str = typer.Option(DEFAULT_EXCLUDE, help="Drop these entity labels."),
@@ -97,6 +103,9 @@ def network_command(
         1, min=1, help="Drop edges seen in fewer windows (speaker edges: documents)."
     ),
     min_mentions: int = typer.Option(1, min=1, help="Drop actors with fewer mentions."),
+    evidence: int = typer.Option(
+        5, min=0, help="Evidence sentences kept per edge (chosen by a stable hash; 0: none)."
+    ),
     aliases: Optional[Path] = typer.Option(
         None, help="Alias table, CSV (alias,canonical) or JSON {alias: canonical}."
     ),
@@ -135,8 +144,12 @@ def network_command(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run from its checkpoint."),
     restart: bool = typer.Option(False, "--restart", help="Discard an interrupted run's checkpoint."),
     report: Optional[Path] = typer.Option(None, help="Report JSON (default: STEM.report.json)."),
-    top_labels: int = typer.Option(20, min=0, help="PNG: name the N most mentioned actors."),
-    plot_max_nodes: int = typer.Option(300, min=1, help="PNG: draw at most N actors."),
+    top_labels: int = typer.Option(
+        20, min=0, help="PNG: name the N actors with the highest weighted degree."
+    ),
+    plot_max_nodes: int = typer.Option(
+        300, min=1, help="PNG: draw at most N actors of the largest component (by weighted degree)."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Build an actor co-mention network (and a speaker → actor network).
@@ -165,13 +178,16 @@ def network_command(
         aliases=AliasTable.from_path(aliases) if aliases is not None else None,
         stance_positive=_split(stance_positive),
         stance_negative=_split(stance_negative),
+        evidence=evidence,
     )
     fields = FieldMap(text_field, id_field, date_field, speaker_field, _split(meta_fields))
     is_docbin = input_path.suffix.lower() == ".spacy"
-    if backend == Backend.ray:
-        # Before anything is written: a missing extra is one line, no checkpoint.
-        from ..optional import require
+    # Before anything is written: a missing extra is one line, no checkpoint.
+    from ..optional import require
 
+    if "html" in chosen:
+        require("pyvis.network", extra="html", purpose="--formats html")
+    if backend == Backend.ray:
         require("ray", extra="ray", purpose="--backend ray")
         require("pyarrow", extra="ray", purpose="--backend ray")
     if is_docbin and backend == Backend.ray:

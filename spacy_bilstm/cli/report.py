@@ -40,6 +40,9 @@ def report_command(
     ),
     network: Optional[Path] = typer.Option(None, "--network", help="The `network` command's report JSON."),
     network_png: Optional[Path] = typer.Option(None, "--network-png", help="The network drawing, to link to."),
+    network_html: Optional[Path] = typer.Option(
+        None, "--network-html", help="The interactive network page, to link to."
+    ),
     summary: Path = typer.Option(..., "--summary", help="Write the summary JSON here."),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="Write the Markdown report here."),
     curves: Optional[Path] = typer.Option(None, "--curves", help="Write the training curves PNG here."),
@@ -57,12 +60,15 @@ def report_command(
         pairs[name] = (Path(parts[0]), Path(parts[1]))
     if network_png is not None and not network_png.is_file():
         raise InputError("network drawing not found", path=network_png, reason="missing_file")
+    if network_html is not None and not network_html.is_file():
+        raise InputError("network page not found", path=network_html, reason="missing_file")
     result, entries = build_summary(
         {name: Path(path) for name, path in _pairs("--metrics", metrics).items()},
         {name: Path(path) for name, path in _pairs("--log", logs).items()},
         pairs,
         network=network,
         network_png=network_png,
+        network_html=network_html,
         crossval={name: Path(path) for name, path in _pairs("--crossval", crossval).items()},
     )
     written = write_report(

@@ -15,22 +15,43 @@ speaker    speaker key     text written                      documents
 said       speaker key     actor key      doc id     date    mentions / stance / 0 or 1
 smeta      speaker key     field          value              documents
 stat       statistic                                         value
+evidence   two keys        rank           info       text    1
 =========  ==============  =============  =========  ======  ==============================
 
 Keys in a window are joined by ``KEY_SEPARATOR`` (a control character, which
 names never contain).
+
+Evidence is not a count: for each pair of keys an aggregate keeps the
+`evidence` snippets with the smallest (rank, info, text), where the rank is
+a stable hash of the document id and the snippet's place in it
+(`evidence_rank`) and info is the JSON list [doc id, first character, date,
+speaker]. The K smallest of a union are among the K smallest of its parts,
+so merging aggregates, summing Ray rows (which keeps distinct rows) or
+reading checkpoint parts keeps exactly the snippets one pass over the corpus
+would; memory holds at most K snippets per pair.
 """
 
+from bisect import insort
 from collections import Counter
 from sys import intern
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from spacy.tokens import Doc
 
-from .extract import KEY_SEPARATOR, DocExtraction, ExtractOptions, extract_doc
+from .extract import (
+    DEFAULT_EVIDENCE,
+    KEY_SEPARATOR,
+    DocExtraction,
+    ExtractOptions,
+    evidence_info,
+    evidence_rank,
+    extract_doc,
+)
 
 ROW_FIELDS: Tuple[str, ...] = ("kind", "a", "b", "c", "d", "count", "stance", "stance_n")
 Row = Tuple[str, str, str, str, str, int, float, int]
+# (rank, info, text): see the module docstring.
+Snippet = Tuple[str, str, str]
 
 
 class Aggregate:
@@ -43,15 +64,20 @@ class Aggregate:
     speaker_meta (Counter): (speaker key, field, value) → documents.
     stats (Counter): docs, entities, mentions, dropped_label, dropped_empty,
         control_chars_removed, docs_without_sentences (see `DocExtraction`).
+    evidence (Dict[str, List[Snippet]]): two keys joined → the kept
+        snippets, sorted (at most `limit`).
+    limit (int): Snippets kept per pair (`ExtractOptions.evidence`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, evidence: int = DEFAULT_EVIDENCE) -> None:
         self.mentions: Counter = Counter()
         self.windows: Counter = Counter()
         self.speaker_names: Counter = Counter()
         self.said: Dict[Tuple[str, str, str, str], Tuple[int, float, int]] = {}
         self.speaker_meta: Counter = Counter()
         self.stats: Counter = Counter()
+        self.evidence: Dict[str, List[Snippet]] = {}
+        self.limit = evidence
 
     @property
     def n_docs(self) -> int:
@@ -79,6 +105,23 @@ class Aggregate:
         stats = self.stats
         for name, value in extraction.stats.items():
             stats[name] = stats.get(name, 0) + value
+        if extraction.evidence and self.limit:
+            speaker = extraction.speaker[1] if extraction.speaker is not None else ""
+            evidence = self.evidence
+            limit = self.limit
+            for keys, location, text in extraction.evidence:
+                rank = evidence_rank(doc_id, location)
+                snippet = None
+                for i, first in enumerate(keys):
+                    for second in keys[i + 1 :]:
+                        pair = intern(first + KEY_SEPARATOR + second)
+                        kept = evidence.get(pair)
+                        # Most snippets of a frequent pair rank after its K: skip them cheaply.
+                        if kept is not None and len(kept) >= limit and rank > kept[-1][0]:
+                            continue
+                        if snippet is None:
+                            snippet = (rank, evidence_info(doc_id, location, date, speaker), text)
+                        self._keep(pair, snippet)
         if extraction.speaker is None:
             return
         speaker, written = extraction.speaker
@@ -100,6 +143,15 @@ class Aggregate:
             else:
                 said[key] = (current[0] + count, current[1] + stance, current[2] + stance_n)
 
+    def _keep(self, pair: str, snippet: Snippet) -> None:
+        kept = self.evidence.get(pair)
+        if kept is None:
+            self.evidence[pair] = [snippet]
+        elif (len(kept) < self.limit or snippet < kept[-1]) and snippet not in kept:
+            insort(kept, snippet)
+            if len(kept) > self.limit:
+                kept.pop()
+
     def _add_said(self, key: Tuple[str, str, str, str], mentions: int, stance: float, stance_n: int) -> None:
         # Tuples, not lists: a said entry exists per document and actor, and
         # a tuple is smaller; repeated keys (rare) are replaced.
@@ -118,6 +170,10 @@ class Aggregate:
         self.stats.update(other.stats)
         for key, (mentions, stance, stance_n) in other.said.items():
             self._add_said(key, mentions, stance, stance_n)
+        if self.limit:
+            for pair, snippets in other.evidence.items():
+                for snippet in snippets:
+                    self._keep(pair, snippet)
 
     def to_rows(self, sort: bool = True) -> List[Row]:
         """The flat rows (see the module docstring).
@@ -134,6 +190,11 @@ class Aggregate:
         )
         rows.extend(("smeta", s, f, v, "", n, 0.0, 0) for (s, f, v), n in self.speaker_meta.items())
         rows.extend(("stat", name, "", "", "", n, 0.0, 0) for name, n in self.stats.items())
+        rows.extend(
+            ("evidence", pair, rank, info, text, 1, 0.0, 0)
+            for pair, snippets in self.evidence.items()
+            for rank, info, text in snippets
+        )
         if sort:
             rows.sort()
         return rows
@@ -158,13 +219,17 @@ class Aggregate:
                 self.speaker_meta[a, b, c] += count
             elif kind == "stat":
                 self.stats[a] += count
+            elif kind == "evidence":
+                # Ray's grouped sum counts identical snippets; one is kept.
+                if self.limit:
+                    self._keep(a, (b, c, d))
             else:
                 raise ValueError(f"unknown row kind {kind!r}")
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Row]) -> "Aggregate":
-        """An aggregate holding the given rows."""
-        aggregate = cls()
+    def from_rows(cls, rows: Iterable[Row], evidence: int = DEFAULT_EVIDENCE) -> "Aggregate":
+        """An aggregate holding the given rows (and `evidence` snippets per pair)."""
+        aggregate = cls(evidence)
         aggregate.add_rows(rows)
         return aggregate
 
@@ -188,7 +253,7 @@ def extract_network(
     RETURNS (Aggregate): The sums.
     """
     options = options if options is not None else ExtractOptions()
-    aggregate = aggregate if aggregate is not None else Aggregate()
+    aggregate = aggregate if aggregate is not None else Aggregate(options.evidence)
     for doc in docs:
         aggregate.add(extract_doc(doc, options, default_id=str(aggregate.n_docs)))
     return aggregate

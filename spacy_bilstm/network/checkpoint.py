@@ -26,11 +26,13 @@ from ..errors import InputError
 from ..io import atomic_open
 from ..records import RecordReport
 from .aggregate import Aggregate, Row
+from .extract import DEFAULT_EVIDENCE
 
 MANIFEST = "manifest.json"
 # Local parts are "part-NNNNNN.msgpack", Ray shard parts "shard-NNNNNN.parquet".
 PART_PREFIXES = ("part-", "shard-")
-FORMAT_VERSION = 1
+# 2: parts hold evidence rows.
+FORMAT_VERSION = 2
 
 
 def report_to_dict(report: RecordReport) -> Dict[str, Any]:
@@ -164,9 +166,13 @@ class Checkpoint:
         data = self.state["report"]
         return report_from_dict(data) if data is not None else None
 
-    def load_aggregate(self) -> Aggregate:
-        """The counts saved so far (all listed parts)."""
-        aggregate = Aggregate()
+    def load_aggregate(self, evidence: int = DEFAULT_EVIDENCE) -> Aggregate:
+        """The counts saved so far (all listed parts).
+
+        evidence (int): Snippets to keep per pair (`ExtractOptions.evidence`).
+        RETURNS (Aggregate): Their sum.
+        """
+        aggregate = Aggregate(evidence)
         for name in self.state["parts"]:
             aggregate.add_rows(read_rows(self.directory / name))
         return aggregate

@@ -1,4 +1,4 @@
-"""Writing the graphs: GEXF and GraphML (Gephi), CSV, JSON node-link, Parquet, PNG.
+"""Writing the graphs: GEXF and GraphML (Gephi), CSV, JSON node-link, Parquet, PNG, HTML.
 
 Every file is written atomically (`spacy_bilstm.io`): a reader never sees
 half a file, and a killed run leaves the previous output in place.
@@ -9,8 +9,8 @@ What each format does with values that are not plain text:
   Characters that XML 1.0 forbids (control characters other than tab and
   line breaks, lone surrogates, U+FFFE/U+FFFF) cannot be escaped, so they
   are removed from every string and counted (``xml_chars_removed`` in the
-  report). List attributes (aliases, doc ids, dates) are stored as JSON
-  arrays in a string attribute, since neither format has lists.
+  report). List attributes (aliases, doc ids, dates, evidence) are stored
+  as JSON in a string attribute, since neither format has lists.
 * CSV (``NAME.nodes.csv``, ``NAME.edges.csv``): UTF-8, a header row, fields
   quoted where needed (RFC 4180, via `csv`). A text cell that a spreadsheet
   would run as a formula (first character ``=``, ``+``, ``-``, ``@``, tab or
@@ -20,8 +20,14 @@ What each format does with values that are not plain text:
   ``edges="edges"``; lists stay lists; any string is valid JSON.
 * Parquet (``NAME.parquet/`` with ``nodes.parquet`` and ``edges.parquet``):
   typed columns, lists as list columns; needs pyarrow.
-* PNG: the `max_nodes` actors with most mentions; node size by mentions,
-  colour by entity label, names of the `top_labels` most mentioned.
+* PNG: the largest connected component (at most `max_nodes` actors, by
+  weighted degree; the caption counts the rest); node size by mentions,
+  colour by entity label, names of the `top_labels` actors with the highest
+  weighted degree placed where they overlap nothing; legend outside.
+* HTML (``NAME.html``): one self-contained interactive page (pyvis), with
+  search and each edge's evidence; see `spacy_bilstm.network.html`. Names
+  and sentences are shown as text, never run as markup. Needs the ``html``
+  extra.
 """
 
 import csv
@@ -37,7 +43,7 @@ import networkx as nx
 from ..errors import InputError
 from ..io import atomic_directory, atomic_open, atomic_path
 
-FORMATS = ("gexf", "graphml", "csv", "json", "parquet", "png")
+FORMATS = ("gexf", "graphml", "csv", "json", "parquet", "png", "html")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _XML_ILLEGAL = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _PLAIN = (int, float, bool)
@@ -165,6 +171,115 @@ def write_parquet(graph: nx.Graph, directory: Union[str, Path]) -> None:
             pq.write_table(table, tmp / f"{name}.parquet")
 
 
+def plot_selection(graph: nx.Graph, max_nodes: int = 300) -> Tuple[List[Any], str]:
+    """The actors the PNG draws, and a caption saying what it leaves out.
+
+    The largest connected component (weakly, for a directed graph; ties go
+    to the heavier, then to the one whose first name sorts first); if it has
+    more than `max_nodes` actors, the `max_nodes` of it with the highest
+    weighted degree, then the largest component of those.
+
+    graph (nx.Graph): A graph from `build_network`.
+    max_nodes (int): Draw at most this many actors.
+    RETURNS (Tuple[List[Any], str]): The nodes, and the caption.
+    """
+    n = graph.number_of_nodes()
+    if not n:
+        return [], "No actors."
+    weighted = dict(graph.degree(weight="weight"))
+    components = list(nx.weakly_connected_components(graph) if graph.is_directed() else nx.connected_components(graph))
+
+    def rank(component: Any) -> Tuple[int, float, str]:
+        return (-len(component), -sum(weighted[node] for node in component), min(str(node) for node in component))
+
+    components.sort(key=rank)
+    largest = components[0]
+    shown = sorted(largest, key=lambda node: (-weighted[node], str(node)))
+    cut = len(shown) > max_nodes
+    if cut:
+        top = graph.subgraph(shown[:max_nodes])
+        parts = nx.weakly_connected_components(top) if graph.is_directed() else nx.connected_components(top)
+        kept = min(parts, key=rank)
+        shown = [node for node in shown if node in kept]
+    caption = f"Drawn: {len(shown)} of {n} actors"
+    if cut:
+        caption += f" (those with the highest weighted degree in the largest connected component of {len(largest)})"
+    else:
+        caption += " (the largest connected component)"
+    rest = components[1:]
+    if rest:
+        sizes = sorted((len(component) for component in rest), reverse=True)
+        caption += (
+            f". Not drawn: {sum(sizes)} actors in {len(rest)} other component{'s' if len(rest) > 1 else ''}"
+            f" (largest {sizes[0]}, isolated actors {sizes.count(1)})"
+        )
+    return shown, caption + "."
+
+
+def _place_labels(ax: Any, fig: Any, layout: Dict[Any, Any], names: Dict[Any, str], radii: Dict[Any, float]) -> None:
+    # Each name goes to the first of a ring of positions around its node
+    # (nearest first) where its box overlaps no name already placed and no
+    # node drawn; most important names first. Names placed away from their
+    # node get a thin leader line.
+    renderer = fig.canvas.get_renderer()
+    to_display = ax.transData.transform
+    scale = fig.dpi / 72.0
+    discs = [(*to_display(layout[node]), radii[node] * scale) for node in layout]
+    placed: List[Tuple[float, float, float, float]] = []
+    directions = [(1, 0), (-1, 0), (0, 1), (0, -1), (0.7, 0.7), (-0.7, 0.7), (0.7, -0.7), (-0.7, -0.7)]
+
+    def overlap(box: Tuple[float, float, float, float]) -> float:
+        x0, y0, x1, y1 = box
+        total = 0.0
+        for a0, b0, a1, b1 in placed:
+            total += max(0.0, min(x1, a1) - max(x0, a0)) * max(0.0, min(y1, b1) - max(y0, b0))
+        for cx, cy, r in discs:
+            dx = max(x0 - cx, 0.0, cx - x1)
+            dy = max(y0 - cy, 0.0, cy - y1)
+            if dx * dx + dy * dy < r * r:
+                total += r * r
+        return total
+
+    for node, name in names.items():
+        text = ax.annotate(name, layout[node], fontsize=9, ha="center", va="center", zorder=4)
+        extent = text.get_window_extent(renderer)
+        width, height = extent.width + 4, extent.height + 2
+        cx, cy = to_display(layout[node])
+        best = None
+        for distance in (1.0, 1.6, 2.6, 4.0):
+            for dx, dy in directions:
+                reach = radii[node] * scale + 3 + distance * (abs(dx) * width / 2 + abs(dy) * height / 2 + 2)
+                x, y = cx + dx * reach, cy + dy * reach
+                box = (x - width / 2, y - height / 2, x + width / 2, y + height / 2)
+                cost = overlap(box)
+                if best is None or cost < best[0]:
+                    best = (cost, x, y, box, distance)
+                if cost == 0:
+                    break
+            if best is not None and best[0] == 0:
+                break
+        assert best is not None
+        _, x, y, box, distance = best
+        placed.append(box)
+        text.remove()
+        ax.annotate(
+            name,
+            xy=layout[node],
+            xytext=((x - cx) / scale, (y - cy) / scale),
+            textcoords="offset points",
+            fontsize=9,
+            ha="center",
+            va="center",
+            zorder=4,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+            arrowprops=(
+                {"arrowstyle": "-", "color": "#666666", "linewidth": 0.5, "shrinkA": 0, "shrinkB": 0}
+                if distance > 1.0
+                else None
+            ),
+        )
+
+
 def plot_png(
     graph: nx.Graph,
     path: Union[str, Path],
@@ -172,12 +287,22 @@ def plot_png(
     max_nodes: int = 300,
     title: Optional[str] = None,
 ) -> None:
-    """Draw the graph (see the module docstring) and save it as PNG.
+    """Draw the graph and save it as PNG.
+
+    What is drawn is `plot_selection`'s: the largest connected component (or
+    its `max_nodes` actors with the highest weighted degree), with a caption
+    counting the actors left out. The layout is a force layout with
+    repulsion scaled to the number of nodes (networkx's spring layout, seed
+    0, edge weights ignored so that heavy pairs do not pile up in the
+    middle); node size by mentions, colour by entity label, edge width by
+    weight; only the `top_labels` actors with the highest weighted degree are
+    named, each where its name overlaps no other name and no node; the legend
+    is outside the drawing.
 
     graph (nx.Graph): The co-mention graph.
     path (Union[str, Path]): The PNG file.
-    top_labels (int): How many of the most mentioned actors get their name drawn.
-    max_nodes (int): Draw at most this many actors (those with most mentions).
+    top_labels (int): How many actors get their name drawn.
+    max_nodes (int): Draw at most this many actors.
     title (Optional[str]): A title above the plot.
     """
     import matplotlib
@@ -185,40 +310,55 @@ def plot_png(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ranked = sorted(graph.nodes(data=True), key=lambda item: (-item[1].get("mentions", 0), item[0]))
-    shown = [node for node, _ in ranked[:max_nodes]]
+    shown, caption = plot_selection(graph, max_nodes)
     sub = graph.subgraph(shown)
     fig, ax = plt.subplots(figsize=(12, 10), dpi=100)
     ax.set_axis_off()
     if title:
         ax.set_title(title)
     if sub.number_of_nodes():
-        layout = nx.spring_layout(sub, seed=0, weight="weight")
+        n = sub.number_of_nodes()
+        layout = nx.spring_layout(sub, k=2.0 / math.sqrt(n), iterations=300, seed=0, weight=None)
+        xs = [x for x, _ in layout.values()]
+        ys = [y for _, y in layout.values()]
+        pad_x = 0.08 * (max(xs) - min(xs) or 1)
+        pad_y = 0.08 * (max(ys) - min(ys) or 1)
+        ax.set_xlim(min(xs) - pad_x, max(xs) + pad_x)
+        ax.set_ylim(min(ys) - pad_y, max(ys) + pad_y)
         labels = sorted({data.get("entity_label", "") for _, data in sub.nodes(data=True)})
         cmap = plt.get_cmap("tab20" if len(labels) > 10 else "tab10")
         colour = {label: cmap(i % cmap.N) for i, label in enumerate(labels)}
         most = max(data.get("mentions", 1) for _, data in sub.nodes(data=True)) or 1
-        sizes = [30 + 900 * math.sqrt(sub.nodes[n].get("mentions", 0) / most) for n in sub.nodes]
+        # Marker areas in points²; the radius (points) is what labels avoid.
+        sizes = {node: 30 + 600 * math.sqrt(sub.nodes[node].get("mentions", 0) / most) for node in sub.nodes}
         heaviest = max((d.get("weight", 1) for _, _, d in sub.edges(data=True)), default=1)
         widths = [0.3 + 3 * d.get("weight", 1) / heaviest for _, _, d in sub.edges(data=True)]
-        nx.draw_networkx_edges(sub, layout, ax=ax, width=widths, alpha=0.3, edge_color="#555555")
+        nx.draw_networkx_edges(sub, layout, ax=ax, width=widths, alpha=0.35, edge_color="#555555")
         nx.draw_networkx_nodes(
             sub,
             layout,
             ax=ax,
-            node_size=sizes,
-            node_color=[colour[sub.nodes[n].get("entity_label", "")] for n in sub.nodes],
+            node_size=[sizes[node] for node in sub.nodes],
+            node_color=[colour[sub.nodes[node].get("entity_label", "")] for node in sub.nodes],
             linewidths=0.5,
             edgecolors="white",
         )
+        weighted = dict(sub.degree(weight="weight"))
+        named = sorted(sub.nodes, key=lambda node: (-weighted[node], str(node)))[:top_labels]
         # "$" would start matplotlib's mathtext.
-        names = {node: node.replace("$", r"\$") for node in shown[:top_labels]}
+        names = {node: str(node).replace("$", r"\$") for node in named}
+        radii = {node: math.sqrt(sizes[node] / math.pi) for node in sub.nodes}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # glyphs missing from the default font
-            nx.draw_networkx_labels(sub, layout, labels=names, ax=ax, font_size=9)
+            _place_labels(ax, fig, layout, names, radii)
         for label in labels:
             ax.scatter([], [], color=colour[label], label=label or "(none)")
-        ax.legend(loc="lower left", frameon=False, title="entity label")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False, title="entity label")
+        caption += (
+            f" Node size: mentions; line width: co-mentions; named: the {len(named)} actors"
+            " with the highest weighted degree."
+        )
+    fig.text(0.02, 0.01, caption, ha="left", va="bottom", fontsize=9, wrap=True)
     with atomic_path(path) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -244,6 +384,7 @@ def output_paths(out: Union[str, Path], formats: Iterable[str], suffix: str = ""
         "json": [base.with_name(base.name + ".json")],
         "parquet": [base.with_name(base.name + ".parquet")],
         "png": [base.with_name(base.name + ".png")],
+        "html": [base.with_name(base.name + ".html")],
     }
     return {fmt: paths[fmt] for fmt in formats}
 
@@ -283,6 +424,10 @@ def write_graph(
             write_parquet(graph, paths[0])
         elif fmt == "png":
             plot_png(graph, paths[0], top_labels=top_labels, max_nodes=max_plot_nodes)
+        elif fmt == "html":
+            from .html import write_html
+
+            write_html(graph, paths[0])
         written.extend(paths)
     return written, removed
 

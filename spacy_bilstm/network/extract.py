@@ -22,13 +22,22 @@ mentions in it):
 * ``tokens:K``: two mentions whose first tokens are at most K tokens apart;
   each such pair of mentions (of different actors) counts once.
 
+Evidence: for every window, the text that shows two actors together, so
+that a reader can check an edge before citing it. For a window whose
+sentences fit in `MAX_EVIDENCE_CHARS`, one snippet (the sentences from the
+first mention to the last) serves every pair in it; otherwise each pair
+gets the sentences around its two closest mentions, cut to that length
+around them. A snippet is located by its first character in the document.
+
 Stance: where `doc.cats` holds labels named like support and oppose (the
 names are configurable, compared case-insensitively), the document's stance
 is p(support) − p(oppose), and it signs the speaker → actor edges.
 """
 
+import json
 import re
 from bisect import bisect_right
+from hashlib import blake2b
 from collections import Counter
 from dataclasses import dataclass, field
 from sys import intern
@@ -54,6 +63,12 @@ STANCE_NEGATIVE: Tuple[str, ...] = ("oppose", "against", "con", "no")
 # Actor keys never contain control characters (`normalize_name` removes
 # them), so this one can join the keys of a window into a single string.
 KEY_SEPARATOR = "\x1f"
+# Evidence snippets kept per edge (`--evidence`), and their longest text.
+DEFAULT_EVIDENCE = 5
+MAX_EVIDENCE_CHARS = 400
+# Context kept before a mention when a long snippet is cut around it.
+_EVIDENCE_CONTEXT = 60
+_ELLIPSIS = "\u2026"
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
 _RESERVED_META = frozenset({META_ID, META_DATE, META_SPEAKER})
 _NO_META: Dict[str, object] = {}
@@ -103,6 +118,7 @@ class ExtractOptions:
     aliases (Optional[AliasTable]): The user's alias table.
     stance_positive (Tuple[str, ...]): `doc.cats` labels counted as support.
     stance_negative (Tuple[str, ...]): `doc.cats` labels counted as opposition.
+    evidence (int): Evidence snippets kept per edge (0: none).
     """
 
     window: Window = Window()
@@ -112,6 +128,7 @@ class ExtractOptions:
     aliases: Optional[AliasTable] = field(default=None, compare=False, hash=False)
     stance_positive: Tuple[str, ...] = STANCE_POSITIVE
     stance_negative: Tuple[str, ...] = STANCE_NEGATIVE
+    evidence: int = DEFAULT_EVIDENCE
 
     def keeps(self, label: str) -> bool:
         """Whether mentions with this label are kept."""
@@ -133,6 +150,7 @@ class ExtractOptions:
             ),
             "stance_positive": list(self.stance_positive),
             "stance_negative": list(self.stance_negative),
+            "evidence": self.evidence,
         }
 
 
@@ -150,6 +168,9 @@ class DocExtraction:
     meta (Dict[str, str]): Other metadata (e.g. party), for speaker nodes.
     stats (Dict[str, int]): docs, entities, mentions and, where not zero,
         dropped_label, dropped_empty, control_chars_removed, docs_without_sentences.
+    evidence (List[Tuple[Tuple[str, ...], int, str]]): (sorted keys, first
+        character, text) per snippet; every pair of the keys shares it
+        (empty when `ExtractOptions.evidence` is 0).
     """
 
     doc_id: str
@@ -160,6 +181,25 @@ class DocExtraction:
     stance: Optional[float] = None
     meta: Dict[str, str] = field(default_factory=dict)
     stats: Dict[str, int] = field(default_factory=dict)
+    evidence: List[Tuple[Tuple[str, ...], int, str]] = field(default_factory=list)
+
+
+def evidence_rank(doc_id: str, location: int) -> str:
+    """The order in which evidence snippets are kept: a stable hash of where
+    the snippet is, so that the K kept per edge are the same whatever the
+    order, batch or worker in which documents are counted, and are spread
+    over the corpus rather than taken from its first documents.
+
+    doc_id (str): The document's id.
+    location (int): The snippet's first character in the document.
+    RETURNS (str): 16 hex digits; smaller is kept first.
+    """
+    return blake2b(f"{doc_id}{KEY_SEPARATOR}{location}".encode("utf8"), digest_size=8).hexdigest()
+
+
+def evidence_info(doc_id: str, location: int, date: str, speaker: str) -> str:
+    """Where a snippet comes from, as the JSON text stored with it."""
+    return json.dumps([doc_id, location, date, speaker], ensure_ascii=False)
 
 
 def _meta_text(value: object) -> str:
@@ -241,13 +281,21 @@ def _sentence_starts(doc: Doc) -> List[int]:
 
 
 def _regions(
-    doc: Doc, window: Window, mentions: Sequence[Mention], chars: Sequence[int], text: str, sentences: bool
+    doc: Doc,
+    window: Window,
+    mentions: Sequence[Mention],
+    chars: Sequence[int],
+    text: str,
+    sentences: bool,
+    starts: Optional[List[int]] = None,
 ) -> List[int]:
-    # The number of the window each mention is in.
+    # The number of the window each mention is in (`starts`: the sentence
+    # starts, if already read).
     if window.kind == "sentence":
         if not sentences:
             return [0] * len(mentions)
-        starts = _sentence_starts(doc)
+        if starts is None:
+            starts = _sentence_starts(doc)
         return [bisect_right(starts, mention.start) for mention in mentions]
     if window.kind == "paragraph":
         breaks = [match.start() for match in _PARAGRAPH_BREAK.finditer(text)]
@@ -273,6 +321,93 @@ def _windows(window: Window, mentions: Sequence[Mention], regions: Sequence[int]
     for mention, region in zip(mentions, regions):
         grouped.setdefault(region, set()).add(mention.key)
     return [tuple(sorted(keys)) for _, keys in sorted(grouped.items()) if len(keys) >= 2]
+
+
+def _cut(text: str, lo: int, hi: int, first: int, last: int, last_len: int) -> Tuple[int, str]:
+    # The snippet text[lo:hi], cut to MAX_EVIDENCE_CHARS around the mentions
+    # that start at `first` and `last` (the latter `last_len` long).
+    while lo < hi and text[lo].isspace():
+        lo += 1
+    while hi > lo and text[hi - 1].isspace():
+        hi -= 1
+    if hi - lo <= MAX_EVIDENCE_CHARS:
+        return lo, text[lo:hi]
+    end = last + last_len
+    if end - first <= MAX_EVIDENCE_CHARS - 2 * _EVIDENCE_CONTEXT:
+        pad = (MAX_EVIDENCE_CHARS - (end - first)) // 2
+        start, stop = max(lo, first - pad), min(hi, end + pad)
+        pieces = [text[start:stop]]
+    else:
+        half = MAX_EVIDENCE_CHARS // 2
+        start = max(lo, first - _EVIDENCE_CONTEXT)
+        second = max(start + half, last - _EVIDENCE_CONTEXT)
+        stop = min(hi, second + half)
+        pieces = [text[start : start + half], text[second:stop]]
+    snippet = f" {_ELLIPSIS} ".join(piece.strip() for piece in pieces)
+    return start, (_ELLIPSIS if start > lo else "") + snippet + (_ELLIPSIS if stop < hi else "")
+
+
+def _evidence(
+    doc: Doc,
+    text: str,
+    window: Window,
+    mentions: Sequence[Mention],
+    chars: Sequence[int],
+    regions: Sequence[int],
+    starts: List[int],
+) -> List[Tuple[Tuple[str, ...], int, str]]:
+    # The evidence snippets of one Doc (see the module docstring); `starts`
+    # are its sentence starts ([0] without sentence boundaries).
+    n_tokens = len(doc)
+
+    def char_at(token: int) -> int:
+        return doc[token].idx if token < n_tokens else len(text)
+
+    def sentences(first: int, last: int) -> Tuple[int, int]:
+        # Characters from the sentence of mention `first` to the end of that of `last`.
+        begin = starts[bisect_right(starts, mentions[first].start) - 1]
+        after = bisect_right(starts, mentions[last].start)
+        return char_at(begin), char_at(starts[after] if after < len(starts) else n_tokens)
+
+    groups: List[List[int]] = []
+    if window.kind == "tokens":
+        for i, first in enumerate(mentions):
+            for j in range(i + 1, len(mentions)):
+                if mentions[j].start - first.start > window.size:
+                    break
+                if mentions[j].key != first.key:
+                    groups.append([i, j])
+    else:
+        grouped: Dict[int, List[int]] = {}
+        for index, region in enumerate(regions):
+            grouped.setdefault(region, []).append(index)
+        groups = [members for _, members in sorted(grouped.items())]
+    found: List[Tuple[Tuple[str, ...], int, str]] = []
+    for members in groups:
+        keys = tuple(sorted({mentions[i].key for i in members}))
+        if len(keys) < 2:
+            continue
+        lo, hi = sentences(members[0], members[-1])
+        if hi - lo <= MAX_EVIDENCE_CHARS:
+            last = members[-1]
+            found.append((keys, *_cut(text, lo, hi, chars[members[0]], chars[last], len(mentions[last].raw))))
+            continue
+        # Too long to show whole: each pair gets its two closest mentions.
+        latest: Dict[str, int] = {}
+        closest: Dict[Tuple[str, str], Tuple[int, int, int]] = {}
+        for i in members:
+            key = mentions[i].key
+            for other, j in latest.items():
+                if other != key:
+                    pair = (other, key) if other < key else (key, other)
+                    distance = chars[i] - chars[j]
+                    if pair not in closest or distance < closest[pair][0]:
+                        closest[pair] = (distance, j, i)
+            latest[key] = i
+        for pair, (_, j, i) in sorted(closest.items()):
+            lo, hi = sentences(j, i)
+            found.append((pair, *_cut(text, lo, hi, chars[j], chars[i], len(mentions[i].raw))))
+    return found
 
 
 def comention_windows(doc: Doc, mentions: Sequence[Mention], window: Window) -> List[Tuple[str, ...]]:
@@ -350,10 +485,17 @@ def extract_doc(
     sentences = window.kind == "sentence" and doc.has_annotation("SENT_START")
     if window.kind == "sentence" and not sentences:
         stats["docs_without_sentences"] = 1
+    evidence: List[Tuple[Tuple[str, ...], int, str]] = []
     if len(mentions) >= 2:
-        if window.kind == "paragraph" and text is None:
+        if text is None and (window.kind == "paragraph" or options.evidence):
             text = doc.text
-        windows = _windows(window, mentions, _regions(doc, window, mentions, chars, text or "", sentences))
+        starts = None
+        if options.evidence:
+            starts = _sentence_starts(doc) if doc.has_annotation("SENT_START") else [0]
+        regions = _regions(doc, window, mentions, chars, text or "", sentences, starts)
+        windows = _windows(window, mentions, regions)
+        if starts is not None and windows:
+            evidence = _evidence(doc, text or "", window, mentions, chars, regions, starts)
     speaker = None
     speaker_text = _meta_text(meta.get(META_SPEAKER))
     if speaker_text:
@@ -378,4 +520,5 @@ def extract_doc(
         stance=doc_stance(doc, options),
         meta=extra,
         stats=stats,
+        evidence=evidence,
     )

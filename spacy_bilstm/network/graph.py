@@ -9,7 +9,10 @@
   frequent first) and, from `summarize`, ``degree``, ``weighted_degree``,
   ``betweenness`` and ``community``. Edge attributes: ``weight`` (windows in
   which both occur), ``n_docs``, ``doc_ids`` and ``dates`` (sorted lists),
-  ``first_date`` and ``last_date``;
+  ``first_date`` and ``last_date``, and ``evidence``: up to
+  `ExtractOptions.evidence` snippets where both are mentioned, each a dict
+  with ``doc_id``, ``char`` (its first character in the document), ``date``,
+  ``speaker`` and ``text``, in the stable order of `evidence_rank`;
 * where Docs have speakers, the speaker graph, a directed bipartite
   `nx.DiGraph` from ``speaker:NAME`` nodes (``bipartite=0``) to
   ``actor:NAME`` nodes (``bipartite=1``); each node's ``label`` is the name.
@@ -22,6 +25,7 @@ Nodes and edges are inserted in sorted order, so graphs built from equal
 aggregates are equal in every attribute, statistics included.
 """
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
@@ -29,7 +33,7 @@ from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
 import networkx as nx
 from spacy.tokens import Doc
 
-from .aggregate import Aggregate, extract_network
+from .aggregate import Aggregate, Snippet, extract_network
 from .aliases import canonical_map, display_name, dominant
 from .extract import KEY_SEPARATOR, ExtractOptions
 
@@ -100,7 +104,7 @@ class Network:
         )
 
 
-def _evidence(docs: set, dates: set) -> Dict[str, Any]:
+def _documents(docs: set, dates: set) -> Dict[str, Any]:
     # Sets, not a map id → date: ids given by users may repeat with different
     # dates, and a map would keep whichever came last.
     dates = sorted(date for date in dates if date)
@@ -111,6 +115,15 @@ def _evidence(docs: set, dates: set) -> Dict[str, Any]:
         "first_date": dates[0] if dates else "",
         "last_date": dates[-1] if dates else "",
     }
+
+
+def _snippets(found: Iterable[Snippet], limit: int) -> List[Dict[str, Any]]:
+    # The `limit` smallest distinct snippets, as the dicts the exports write.
+    kept = []
+    for _, info, text in sorted(set(found))[:limit]:
+        doc_id, char, date, speaker = json.loads(info)
+        kept.append({"doc_id": doc_id, "char": char, "date": date, "speaker": speaker, "text": text})
+    return kept
 
 
 def _unique_names(names: Dict[str, str]) -> Dict[str, str]:
@@ -165,6 +178,13 @@ def build_network(
                 docs.add(doc_id)
                 dates.add(date)
 
+    snippets: Dict[Tuple[str, str], List[Snippet]] = defaultdict(list)
+    if options.evidence:
+        for joined, found in aggregate.evidence.items():
+            first, second = (to_canonical[key] for key in joined.split(KEY_SEPARATOR))
+            if first != second and first in kept and second in kept:
+                snippets[min(first, second), max(first, second)].extend(found)
+
     graph = nx.Graph()
     for key in sorted(kept, key=lambda k: names[k]):
         graph.add_node(
@@ -177,7 +197,10 @@ def build_network(
     for (first, second), weight in weights.items():
         if weight >= graph_options.min_count:
             source, target = sorted((names[first], names[second]))
-            edges.append((source, target, {"weight": weight, **_evidence(*evidence[first, second])}))
+            attrs = {"weight": weight, **_documents(*evidence[first, second])}
+            if options.evidence:
+                attrs["evidence"] = _snippets(snippets.get((first, second), ()), options.evidence)
+            edges.append((source, target, attrs))
     graph.add_edges_from(sorted(edges, key=lambda edge: (edge[0], edge[1])))
     summary = summarize(graph)
 
@@ -280,7 +303,7 @@ def _speaker_graph(
                     "stance_n": edge["stance_n"],
                     "stance_mean": mean,
                     "sign": (mean > 0) - (mean < 0),
-                    **_evidence(edge["docs"], edge["dates"]),
+                    **_documents(edge["docs"], edge["dates"]),
                 },
             )
         )

@@ -57,7 +57,7 @@ class _Progress:
         self.every = every
         self.report = report
         self.total = total
-        self.delta = Aggregate()
+        self.delta = Aggregate(total.limit)
         self.since = 0
         self.bar = bar
 
@@ -71,16 +71,18 @@ class _Progress:
         if self.checkpoint is not None:
             self.checkpoint.save(self.delta, position._asdict(), self.report)
         self.total.merge(self.delta)
-        self.delta = Aggregate()
+        self.delta = Aggregate(self.total.limit)
         self.since = 0
 
 
-def _start(checkpoint: Optional[Checkpoint], skip_invalid: bool) -> Tuple[Aggregate, RecordReport, Position]:
+def _start(
+    checkpoint: Optional[Checkpoint], skip_invalid: bool, evidence: int
+) -> Tuple[Aggregate, RecordReport, Position]:
     if checkpoint is not None and checkpoint.resumed:
         report = checkpoint.report or RecordReport(skip_invalid=skip_invalid)
         position = Position(**checkpoint.position) if checkpoint.position else Position()
-        return checkpoint.load_aggregate(), report, position
-    return Aggregate(), RecordReport(skip_invalid=skip_invalid), Position()
+        return checkpoint.load_aggregate(evidence), report, position
+    return Aggregate(evidence), RecordReport(skip_invalid=skip_invalid), Position()
 
 
 def run_jsonl(
@@ -106,7 +108,7 @@ def run_jsonl(
     RETURNS (RunResult): Counts and the record report.
     """
     install_extensions()
-    total, report, start = _start(checkpoint, source.skip_invalid)
+    total, report, start = _start(checkpoint, source.skip_invalid, options.evidence)
     resumed = report.read
     began = time.perf_counter()
     with tqdm(
@@ -156,7 +158,7 @@ def run_docbin(
     RETURNS (RunResult): Counts and the record report.
     """
     install_extensions()
-    total, report, start = _start(checkpoint, skip_invalid=False)
+    total, report, start = _start(checkpoint, False, options.evidence)
     resumed = report.read
     began = time.perf_counter()
     docbin, n_docs = read_docbin(path, nlp.vocab)

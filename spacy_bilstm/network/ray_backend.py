@@ -14,8 +14,9 @@ How it runs:
    written there as ``shard-NNNNNN.parquet`` (atomically); `--resume` skips
    the shards that have one.
 3. ``groupby(kind, a, b, c, d).sum(count, stance, stance_n)`` adds up the rows
-   of all shards; the driver reads the sums into an `Aggregate`, and the graph
-   is built exactly as in the local backend. Canonicalisation happens only
+   of all shards (evidence rows are distinct snippets, which the driver cuts
+   to the K smallest per pair as `Aggregate` does); the driver reads the sums
+   into an `Aggregate`, and the graph is built exactly as in the local backend. Canonicalisation happens only
    there, over the whole corpus, so the graph is identical, edge for edge
    and count for count, to the local backend's.
 
@@ -41,7 +42,7 @@ from ..io import atomic_path
 from ..records import MAX_EXAMPLES_PER_REASON, RecordReport
 from .aggregate import ROW_FIELDS, Aggregate, Row
 from .checkpoint import Checkpoint
-from .extract import ExtractOptions, extract_doc
+from .extract import DEFAULT_EVIDENCE, ExtractOptions, extract_doc
 from .local_backend import DEFAULT_BATCH_SIZE, RunResult
 from .pipeline import load_pipeline, record_doc
 from .sources import FieldMap, file_names, input_files, iter_lines, parse_line
@@ -199,7 +200,7 @@ class ShardWorker:
                 report.used += 1
                 yield record_doc(self.nlp, text, meta), (text, meta)
 
-        aggregate = Aggregate()
+        aggregate = Aggregate(self.options.evidence)
         try:
             for doc, (text, meta) in self.nlp.pipe(records(), as_tuples=True, batch_size=self.batch_size):
                 aggregate.add(extract_doc(doc, self.options, text=text, meta=meta))
@@ -234,10 +235,11 @@ class RowSink:
     accounting into a `RecordReport`, errors kept until `finish`.
 
     skip_invalid (bool): The record policy (for the report).
+    evidence (int): Evidence snippets to keep per pair.
     """
 
-    def __init__(self, skip_invalid: bool) -> None:
-        self.aggregate = Aggregate()
+    def __init__(self, skip_invalid: bool, evidence: int = DEFAULT_EVIDENCE) -> None:
+        self.aggregate = Aggregate(evidence)
         self.report = RecordReport(skip_invalid=skip_invalid)
         self.errors: List[Row] = []
         self.examples: Dict[str, List[Tuple[str, str]]] = {}
@@ -388,7 +390,7 @@ def run_ray(
     files = input_files(path)
     names = file_names(path, files)
     shards = plan_shards(files, lines_per_shard)
-    sink = RowSink(skip_invalid)
+    sink = RowSink(skip_invalid, options.evidence)
     parts_dir: Optional[str] = None
     remaining = shards
     if checkpoint is not None:

@@ -91,6 +91,7 @@ def build_summary(
     network: Optional[Path] = None,
     network_png: Optional[Path] = None,
     crossval: Optional[Mapping[str, Path]] = None,
+    network_html: Optional[Path] = None,
 ) -> Tuple[Dict[str, Any], Dict[str, List[LogEntry]]]:
     """Gather everything a report shows.
 
@@ -102,6 +103,7 @@ def build_summary(
     network_png (Optional[Path]): The network drawing, to link to.
     crossval (Optional[Mapping[str, Path]]): Run name -> the `crossval`
         command's JSON (pooled scores of the model and the baselines).
+    network_html (Optional[Path]): The interactive network page, to link to.
     RETURNS (Tuple[Dict[str, Any], Dict[str, List[LogEntry]]]): The summary
         (JSON-ready) and the parsed training logs (for the curves).
     RAISES (InputError): For a missing or malformed input file.
@@ -128,7 +130,9 @@ def build_summary(
         runs[name] = run
     summary: Dict[str, Any] = {"runs": runs}
     if network is not None:
-        summary["network"] = network_summary(read_json_object(network, "network report"), network, network_png)
+        summary["network"] = network_summary(
+            read_json_object(network, "network report"), network, network_png, network_html
+        )
     summary["notes"] = notes(summary)
     return summary, entries
 
@@ -152,12 +156,15 @@ def crossval_summary(result: Mapping[str, Any], path: Path) -> Dict[str, Any]:
     }
 
 
-def network_summary(report: Mapping[str, Any], path: Path, png: Optional[Path]) -> Dict[str, Any]:
+def network_summary(
+    report: Mapping[str, Any], path: Path, png: Optional[Path], html: Optional[Path] = None
+) -> Dict[str, Any]:
     """The headline facts of a `network` run's report JSON.
 
     report (Mapping[str, Any]): The report.
     path (Path): Its file.
     png (Optional[Path]): The drawing, if one was made.
+    html (Optional[Path]): The interactive page, if one was made.
     RETURNS (Dict[str, Any]): Records, graph size and structure, top actors.
     """
     graph = report.get("graph") or {}
@@ -165,6 +172,7 @@ def network_summary(report: Mapping[str, Any], path: Path, png: Optional[Path]) 
     return {
         "report_file": str(path),
         "png": str(png) if png is not None else None,
+        "html": str(html) if html is not None else None,
         "records": report.get("records", {}),
         "nodes": graph.get("nodes"),
         "edges": graph.get("edges"),
@@ -339,6 +347,12 @@ def render_markdown(summary: Mapping[str, Any], curves: Optional[Path], markdown
         top = network.get("top_mentions") or []
         if top:
             out += ["", "Most mentioned: " + ", ".join(f"{name} ({count:g})" for name, count in top) + "."]
+        if network.get("html"):
+            out += [
+                "",
+                f"[Explore the network]({link(network['html'])}): search for an actor, and click a link "
+                "for the sentences behind it (opens offline in any browser).",
+            ]
         if network.get("png"):
             out += ["", f"![actor network]({link(network['png'])})"]
         out.append("")
