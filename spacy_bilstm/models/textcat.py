@@ -12,7 +12,7 @@ from thinc.types import Floats2d
 from ..extensions import STANCE_TARGET
 from ..layers.meta_embed import MetaEmbed
 from ..layers.static_vectors import StaticVectorsEmbed, check_vectors_options
-from ..layers.textcat import FixedDropout, MeanPool, Probabilities, RecurrentDocEncoder
+from ..layers.doc_encoder import FixedDropout, MeanPool, Probabilities, RecurrentDocEncoder
 
 _TARGET_TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -107,7 +107,7 @@ def build_lstm_textcat(
         listener cannot be used with targets.
     max_tokens (int): The longest sequence the RNN reads at once (0: no limit).
     truncation (str): For longer docs: "head", "head_tail" or "chunk" (see
-        `spacy_bilstm.layers.textcat.segment_spans`).
+        `spacy_bilstm.layers.doc_encoder.segment_spans`).
     max_target_tokens (int): Targets longer than this are cut to their head
         (0: no limit); HanDeSeT motions run to 1,279 tokens.
     attention_width (int): Hidden width of the attention scorer.

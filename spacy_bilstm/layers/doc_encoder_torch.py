@@ -16,7 +16,7 @@ POOLINGS = ("last", "mean", "max", "attention")
 State = Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]
 
 
-class RecurrentDocEncoder(nn.Module):
+class DocEncoderRNN(nn.Module):
     """Encode documents with a `MaskedRNN`, optionally conditioned on a
     stance target, and pool each document to one vector.
 

@@ -63,7 +63,7 @@ def RecurrentDocEncoder(
     """Pool each document's token vectors into one vector with a recurrent
     encoder that never reads padding.
 
-    See `RecurrentDocEncoder` in `textcat_torch` for the model and
+    See `DocEncoderRNN` in `doc_encoder_torch` for the model and
     `segment_spans` for `max_tokens` and `truncation`. Targets longer than
     `max_target_tokens` are cut to their head (0: no limit).
 
@@ -71,10 +71,10 @@ def RecurrentDocEncoder(
     """
     from thinc.api import PyTorchWrapper_v3
 
-    from .textcat_torch import RecurrentDocEncoder as TorchDocEncoder
+    from .doc_encoder_torch import DocEncoderRNN
 
     segment_spans(1, max_tokens, truncation)  # validates `truncation` early
-    module = TorchDocEncoder(
+    module = DocEncoderRNN(
         nI, hidden_width, depth, cell, bidirectional, dropout, pooling, use_target, attention_width
     )
     wrapped = PyTorchWrapper_v3(
