@@ -95,10 +95,12 @@ def _init(model: Model[InT, OutT], X: Optional[InT] = None, Y=None) -> None:
     width = vectors.shape[1] if vectors is not None else 0
     if not width:
         raise ValueError(
-            "The model uses static vectors (include_static_vectors = true), "
-            "but the vocab has none. Set [initialize] vectors to a pipeline with "
-            "vectors (e.g. the output of `spacy init vectors en glove.6B.50d.txt.gz "
-            "OUT --attr LOWER`), or set include_static_vectors = false."
+            "The model uses static vectors (a static_vectors sub-layer, or "
+            "include_static_vectors = true in a .v1 architecture), but the vocab "
+            "has none. Set [initialize] vectors to a pipeline with vectors (e.g. "
+            "the output of `spacy init vectors en glove.6B.50d.txt.gz OUT --attr "
+            "LOWER`), or leave them out (static_vectors = null; in .v1, "
+            "include_static_vectors = false)."
         )
     model.set_dim("nM", width)
     model.set_param("W", glorot_uniform_init(model.ops, (model.get_dim("nO"), width)))
