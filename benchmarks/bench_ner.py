@@ -70,7 +70,11 @@ def system_config(system: str, vectors: Path = None, overrides: tuple = ()):
     if system == "bilstm_ner":
         config = Config().from_disk(ROOT / "configs" / "bilstm_ner.cfg")
         if vectors:
-            config["components"]["bilstm_ner"]["model"]["tok2vec"]["include_static_vectors"] = True
+            # spaCy's frozen vectors mixed into the hash embeddings, as in the
+            # runs this script has published; only WordCharEmbed.v1 builds that.
+            tok2vec = config["components"]["bilstm_ner"]["model"]["tok2vec"]
+            tok2vec["@architectures"] = "spacy_bilstm.WordCharEmbed.v1"
+            tok2vec["include_static_vectors"] = True
         apply_overrides(config, overrides)
     else:
         config = init_config(lang="en", pipeline=["ner"], optimize="efficiency", gpu=False)

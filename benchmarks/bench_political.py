@@ -130,8 +130,11 @@ def system_config(system: str, vectors: str, weights: Optional[Dict[str, float]]
         tok2vec = config["components"]["bilstm_ner"]["model"]["tok2vec"]
         # Every system gets the same vectors, or none (the political config
         # asks for vectors by default).
-        tok2vec["include_static_vectors"] = bool(vectors)
-        tok2vec["vectors_attr"] = "LOWER" if vectors else None
+        tok2vec["static_vectors"] = (
+            {"@layers": "spacy_bilstm.StaticVectorsEmbed.v1", "nO": 64, "finetune": False, "attr": "LOWER"}
+            if vectors
+            else None
+        )
         apply_overrides(config, overrides)
     else:
         config = init_config(lang="en", pipeline=["ner"], optimize="efficiency", gpu=False)

@@ -98,7 +98,7 @@ def long_document_textcat() -> dict:
     fix_random_seed(0)
     config = Config().from_disk(Path(__file__).resolve().parents[1] / "configs" / "lstm_textcat.cfg")
     model = dict(config["components"]["lstm_textcat"]["model"])
-    model["include_static_vectors"] = False
+    model["static_vectors"] = None
     nlp = spacy.blank("en")
     nlp.add_pipe("lstm_textcat", config={"model": model})
     train = [("we support the motion", "support"), ("we oppose the motion", "oppose")] * 4

@@ -112,6 +112,10 @@ def train_system(corpus: str, system: str, out: Path, overrides: Sequence[str], 
         if key in reference and not isinstance(value, dict) and value != reference[key]
         and key not in ("bidirectional", "use_target")
     }
+    vectors, default_vectors = model.get("static_vectors") or {}, reference.get("static_vectors") or {}
+    variant.update({
+        f"static_vectors.{key}": value for key, value in vectors.items() if value != default_vectors.get(key)
+    })
     learn_rate = config["training"]["optimizer"]["learn_rate"]
     if system != "textcat_bow" and learn_rate != defaults["training"]["optimizer"]["learn_rate"]:
         variant["learn_rate"] = learn_rate

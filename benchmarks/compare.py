@@ -76,9 +76,10 @@ MODEL = "components.lstm_textcat.model."
 # GloVe and dropout 0.5 on SemEval). A variant that equals the reference in
 # every setting it names is not run again: the reference row is that run.
 ABLATIONS: Dict[str, Tuple[str, Dict[str, Any]]] = {
-    "emb_random": ("embeddings: random (no GloVe)", {"include_static_vectors": False, "finetune_vectors": False}),
-    "emb_glove_frozen": ("embeddings: GloVe, frozen", {"include_static_vectors": True, "finetune_vectors": False}),
-    "emb_glove_init": ("embeddings: GloVe-initialised, fine-tuned", {"include_static_vectors": True, "finetune_vectors": True}),
+    "emb_random": ("embeddings: random (no GloVe)", {"static_vectors": None}),
+    "emb_glove_frozen": ("embeddings: GloVe, frozen", {"static_vectors": dict(systems.GLOVE_VECTORS, finetune=False)}),
+    "emb_glove_init": ("embeddings: GloVe-initialised, fine-tuned",
+                       {"static_vectors": dict(systems.GLOVE_VECTORS, finetune=True)}),
     "cell_gru": ("cell: GRU", {"cell": "gru"}),
     "cell_rnn": ("cell: Elman RNN", {"cell": "rnn"}),
     "unidirectional": ("unidirectional", {"bidirectional": False}),
@@ -105,10 +106,10 @@ def _reference_model(corpus: str) -> Dict[str, Any]:
 def reference_label(corpus: str) -> str:
     """Describe the reference BiLSTM by its effective settings."""
     model = reference_model(corpus)
-    if not model["include_static_vectors"]:
+    if not model["static_vectors"]:
         embeddings = "random embeddings"
     else:
-        embeddings = "GloVe fine-tuned" if model["finetune_vectors"] else "GloVe frozen"
+        embeddings = "GloVe fine-tuned" if model["static_vectors"]["finetune"] else "GloVe frozen"
     direction = "bidirectional" if model["bidirectional"] else "unidirectional"
     return (f"reference: {embeddings}, {model['cell'].upper()}, {direction}, width {model['hidden_width']}, "
             f"dropout {model['dropout']}")
@@ -617,8 +618,8 @@ def ablation_findings(ablations: List[Dict], corpus: str) -> List[str]:
     by_variant = {e["variant"]: e for e in ablations if e["variant"]}
     model = reference_model(corpus)
     embeddings = []
-    if reference is not None and model["include_static_vectors"]:
-        by_variant["emb_glove_init" if model["finetune_vectors"] else "emb_glove_frozen"] = reference
+    if reference is not None and model["static_vectors"]:
+        by_variant["emb_glove_init" if model["static_vectors"]["finetune"] else "emb_glove_frozen"] = reference
     for name, label in (("emb_random", "random"), ("emb_glove_frozen", "GloVe frozen"),
                         ("emb_glove_init", "GloVe-initialised, fine-tuned")):
         if name in by_variant:

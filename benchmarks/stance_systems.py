@@ -70,6 +70,11 @@ NGRAM_MODEL = {
 # lifted HanDeSeT dev macro F1 from 0.777 to 0.801 (seed 0; ConVote 0.912 and
 # 0.910): RESULTS.md, the stance defaults table.
 PARTY_META = {"meta_fields": ["party"], "meta_width": 16, "meta_dropout": 0.3, "meta_prior": True}
+# The static-vectors sub-layer of every lstm_textcat system: GloVe, which
+# prepare_vectors() builds keyed by lower case; spaCy 3.8 does not save that
+# attribute with the table, so the model must be told (runs before
+# 2026-12-02 read it by exact text unless their overrides said so).
+GLOVE_VECTORS = {"@layers": "spacy_bilstm.StaticVectorsEmbed.v1", "nO": 64, "finetune": False, "attr": "LOWER"}
 WORK_DIR = WORK / "textcat"
 
 # Settings per corpus. Long speeches are read as head and tail (256 tokens),
@@ -89,7 +94,7 @@ CORPUS_SETTINGS = {
     },
     "semeval": {
         "max_epochs": 10, "patience": 3, "max_tokens": 64, "truncation": "head",
-        "batch_words": 500, "learn_rate": None, "model": {"finetune_vectors": True, "dropout": 0.5},
+        "batch_words": 500, "learn_rate": None, "finetune_vectors": True, "model": {"dropout": 0.5},
     },
 }
 
@@ -175,19 +180,15 @@ def system_config(corpus: str, system: str, vectors: Path, overrides: Sequence[s
         config["training"]["optimizer"]["learn_rate"] = settings["learn_rate"]
     model["max_tokens"] = settings["max_tokens"]
     model["truncation"] = settings["truncation"]
-    # prepare_vectors() builds GloVe keyed by lower case; spaCy 3.8 does not
-    # save that attribute with the table, so the model must be told (runs
-    # before 2026-12-02 read it by exact text unless their overrides said so).
-    model["vectors_attr"] = "LOWER"
+    model["static_vectors"] = dict(GLOVE_VECTORS)
     if system == "mean_embed":
         tok2vec = model["tok2vec"]
         config["components"]["lstm_textcat"]["model"] = {
-            "@architectures": "spacy_bilstm.MeanEmbedTextCat.v1",
+            "@architectures": "spacy_bilstm.MeanEmbedTextCat.v2",
             "hidden_width": 64,
             "dropout": model["dropout"],
-            "include_static_vectors": True,
-            "finetune_vectors": False,
-            "vectors_width": model["vectors_width"],
+            # Looked up by the table's own attribute, as in the published runs.
+            "static_vectors": dict(GLOVE_VECTORS, attr=None),
             "exclusive_classes": True,
             "nO": None,
             "tok2vec": tok2vec,
@@ -205,6 +206,7 @@ def system_config(corpus: str, system: str, vectors: Path, overrides: Sequence[s
         if "_bow" not in system and "_ngram" not in system:
             model.pop("linear_model", None)  # the plain RNNs have no linear partner
     config["components"]["lstm_textcat"]["model"].update(settings["model"])
+    config["components"]["lstm_textcat"]["model"]["static_vectors"]["finetune"] = settings.get("finetune_vectors", False)
     apply_overrides(config, overrides)
     return config
 

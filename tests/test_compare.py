@@ -32,7 +32,7 @@ def data(tmp_path_factory) -> Path:
 def _small_config() -> Config:
     config = Config().from_disk(ROOT / "configs" / "lstm_textcat.cfg", interpolate=False)
     model = config["components"]["lstm_textcat"]["model"]
-    model.update(hidden_width=8, vectors_width=8, attention_width=8, include_static_vectors=False)
+    model.update(hidden_width=8, attention_width=8, static_vectors=None)
     model["tok2vec"].update(width=8, rows=[100, 50, 50, 50])
     config["training"]["batcher"]["size"] = 8
     return config

@@ -43,7 +43,7 @@ def run_crossval(capsys, *args):
 
 
 def _overrides():
-    args = ["--components.lstm_textcat.model.include_static_vectors", "false"]
+    args = ["--components.lstm_textcat.model.static_vectors", "null"]
     for key, value in SMALL.items():
         args += [f"--{key}", json.dumps(value)]
     return args

@@ -129,7 +129,7 @@ def test_registered():
 def test_resolves_from_the_textcat_config_and_trains():
     config = load_config(CONFIG)
     model = config["components"]["lstm_textcat"]["model"]
-    model["include_static_vectors"] = False
+    model["static_vectors"] = None
     model["hidden_width"] = 8
     model["attention_width"] = 8
     model["tok2vec"]["width"] = 8

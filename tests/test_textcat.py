@@ -13,8 +13,8 @@ from thinc.api import fix_random_seed
 
 from spacy_bilstm.errors import ModelLoadError
 from spacy_bilstm.extensions import install_extensions
-from spacy_bilstm.layers.textcat import segment_spans
-from spacy_bilstm.models.textcat import target_docs, target_words
+from spacy_bilstm.layers.doc_encoder import segment_spans
+from spacy_bilstm.layers.doc_classifier import target_docs, target_words
 from spacy_bilstm import with_stance_targets
 
 TRAIN = [

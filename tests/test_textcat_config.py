@@ -19,7 +19,6 @@ CONFIG = ROOT / "configs" / "lstm_textcat.cfg"
 
 SMALL = {
     "components.lstm_textcat.model.hidden_width": 8,
-    "components.lstm_textcat.model.vectors_width": 8,
     "components.lstm_textcat.model.attention_width": 8,
     "components.lstm_textcat.model.tok2vec.width": 8,
     "components.lstm_textcat.model.tok2vec.rows": [100, 50, 50, 50],
@@ -47,6 +46,7 @@ def _overrides(corpus: dict, **extra) -> dict:
         "paths.train": str(corpus["train"]),
         "paths.dev": str(corpus["dev"]),
         "paths.vectors": str(corpus["vectors"]),
+        "components.lstm_textcat.model.static_vectors.nO": 8,
         **SMALL,
     }
     overrides.update(extra)
@@ -61,7 +61,8 @@ def test_config_resolves_and_fills():
     assert filled["system"]["gpu_allocator"] == "pytorch"
     assert filled["corpora"]["train"]["@readers"] == "spacy_bilstm.StanceCorpus.v1"
     model = filled["components"]["lstm_textcat"]["model"]
-    assert model["@architectures"] == "spacy_bilstm.LSTMTextCat.v1"
+    assert model["@architectures"] == "spacy_bilstm.LSTMTextCat.v2"
+    assert model["static_vectors"]["@layers"] == "spacy_bilstm.StaticVectorsEmbed.v1"
     assert model["use_target"] is True
     training = registry.resolve(filled["training"], validate=True)
     assert training["optimizer"] is not None
@@ -69,7 +70,8 @@ def test_config_resolves_and_fills():
 
 
 def test_registered_names_resolve():
-    for name in ("spacy_bilstm.LSTMTextCat.v1", "spacy_bilstm.MeanEmbedTextCat.v1"):
+    for name in ("spacy_bilstm.LSTMTextCat.v1", "spacy_bilstm.MeanEmbedTextCat.v1",
+                 "spacy_bilstm.LSTMTextCat.v2", "spacy_bilstm.MeanEmbedTextCat.v2"):
         assert callable(registry.architectures.get(name))
     assert callable(registry.scorers.get("spacy_bilstm.textcat_scorer.v1"))
     assert callable(registry.readers.get("spacy_bilstm.StanceCorpus.v1"))

@@ -430,7 +430,7 @@ def test_the_shipped_meta_options_train_with_spacy_train(tmp_path):
         **SMALL,
         "paths.train": str(tmp_path / "train.spacy"),
         "paths.dev": str(tmp_path / "dev.spacy"),
-        "components.lstm_textcat.model.include_static_vectors": False,
+        "components.lstm_textcat.model.static_vectors": None,
     }
     train(config_path, tmp_path / "out", use_gpu=-1, overrides=overrides)
     loaded = spacy.load(tmp_path / "out" / "model-best")

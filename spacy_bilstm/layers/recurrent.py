@@ -1,19 +1,20 @@
 """A thinc layer running a (bi)directional torch RNN over a list of token
 matrices, with the results of packed sequences: no doc ever reads padding,
 so its output does not depend on the rest of the batch (see `BucketedRNN`)."""
-from typing import Any, Callable, List, Tuple
+from functools import partial
+from typing import Any, Callable, List, Optional, Tuple
 
 from thinc.api import registry, ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats2d
 
-from .serialize import load_torch_state, save_torch_state
+from .torch_wrapper import LazyTorchWrapper, build_torch_module, init_input_width
 
 InT = List[Floats2d]
 
 
 @registry.layers("spacy_bilstm.RecurrentEncoder.v1")
 def RecurrentEncoder(
-    nI: int,
+    nI: Optional[int],
     hidden_width: int,
     depth: int = 1,
     cell: str = "lstm",
@@ -22,7 +23,8 @@ def RecurrentEncoder(
 ) -> Model[InT, InT]:
     """Encode each doc's token vectors with a (bi)directional RNN that never reads padding.
 
-    nI (int): The input width.
+    nI (Optional[int]): The input width; None: read from the sample input
+        in `initialize`.
     hidden_width (int): The hidden width per direction.
     depth (int): The number of stacked layers.
     cell (str): "lstm", "gru" or "rnn".
@@ -32,25 +34,27 @@ def RecurrentEncoder(
     RETURNS (Model[List[Floats2d], List[Floats2d]]): The encoder; its output
         width is `dims["nO"]`.
     """
-    from thinc.api import PyTorchWrapper_v3
+    from .recurrent_torch import BucketedRNN, check_cell
 
-    from .recurrent_torch import BucketedRNN
-
-    module = BucketedRNN(nI, hidden_width, depth, cell, bidirectional, dropout)
-    wrapped = PyTorchWrapper_v3(
-        module,
-        convert_inputs=_convert_inputs,
-        convert_outputs=_convert_outputs,
-        serialize_model=save_torch_state,
-        deserialize_model=load_torch_state,
+    check_cell(cell)  # at once, not when the module is built
+    build = partial(
+        BucketedRNN, hidden=hidden_width, depth=depth, cell=cell, bidirectional=bidirectional, dropout=dropout
+    )
+    wrapped = LazyTorchWrapper(
+        build, nI, "rnn.cells.0.weight_ih_l0", convert_inputs=_convert_inputs, convert_outputs=_convert_outputs
     )
     return Model(
         "recurrent_encoder",
         _forward,
+        init=_init,
         layers=[wrapped],
-        dims={"nI": nI, "nO": module.n_out},
+        dims={"nI": nI, "nO": hidden_width * (2 if bidirectional else 1)},
         attrs={"cell": cell, "depth": depth, "bidirectional": bidirectional},
     )
+
+
+def _init(model: Model[InT, InT], X: Optional[InT] = None, Y: Optional[InT] = None) -> None:
+    build_torch_module(model.layers[0], init_input_width(model, X))
 
 
 def _forward(model: Model[InT, InT], X: InT, is_train: bool) -> Tuple[InT, Callable]:

@@ -12,6 +12,16 @@ CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 State = Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]
 
 
+def check_cell(cell: str) -> None:
+    """Refuse an unknown RNN cell name.
+
+    cell (str): "lstm", "gru" or "rnn".
+    RAISES (ValueError): Any other name.
+    """
+    if cell not in CELLS:
+        raise ValueError(f"Unknown cell '{cell}': choose one of {sorted(CELLS)}.")
+
+
 class MaskedRNN(nn.Module):
     """A stacked (bi)directional LSTM/GRU/RNN over right-padded batches that
     never reads padding.
@@ -42,8 +52,7 @@ class MaskedRNN(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"Unknown cell '{cell}': choose one of {sorted(CELLS)}.")
+        check_cell(cell)
         self.n_directions = 2 if bidirectional else 1
         self.depth = depth
         self.is_lstm = cell == "lstm"

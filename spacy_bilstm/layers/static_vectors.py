@@ -21,7 +21,7 @@ import numpy
 from spacy.attrs import IDS, ORTH
 from spacy.tokens import Doc
 from spacy.vectors import Mode, Vectors
-from thinc.api import Model, glorot_uniform_init
+from thinc.api import Model, glorot_uniform_init, registry
 from thinc.types import Floats2d, Ints1d
 
 InT = List[Doc]
@@ -40,10 +40,15 @@ def check_vectors_options(include_static_vectors: bool, finetune: bool, attr: Op
         raise ValueError("finetune_vectors and vectors_attr need include_static_vectors = true.")
 
 
+@registry.layers("spacy_bilstm.StaticVectorsEmbed.v1")
 def StaticVectorsEmbed(
     nO: int, finetune: bool = False, finetune_rows: int = 50000, attr: Optional[str] = None
 ) -> Model[InT, OutT]:
     """Project each token's static vector (zero if it has none) to width `nO`.
+
+    The static-vectors sub-layer of the `.v2` architectures
+    (`spacy_bilstm.WordCharEmbed.v2`, `LSTMTextCat.v2`, `MeanEmbedTextCat.v2`),
+    whose outputs it joins by concatenation.
 
     The vectors are looked up by `attr`, or by the attribute the table says
     it was built with. Give `attr` for lower-cased vectors such as GloVe:
@@ -90,10 +95,12 @@ def _init(model: Model[InT, OutT], X: Optional[InT] = None, Y=None) -> None:
     width = vectors.shape[1] if vectors is not None else 0
     if not width:
         raise ValueError(
-            "The model uses static vectors (include_static_vectors = true), "
-            "but the vocab has none. Set [initialize] vectors to a pipeline with "
-            "vectors (e.g. the output of `spacy init vectors en glove.6B.50d.txt.gz "
-            "OUT --attr LOWER`), or set include_static_vectors = false."
+            "The model uses static vectors (a static_vectors sub-layer, or "
+            "include_static_vectors = true in a .v1 architecture), but the vocab "
+            "has none. Set [initialize] vectors to a pipeline with vectors (e.g. "
+            "the output of `spacy init vectors en glove.6B.50d.txt.gz OUT --attr "
+            "LOWER`), or leave them out (static_vectors = null; in .v1, "
+            "include_static_vectors = false)."
         )
     model.set_dim("nM", width)
     model.set_param("W", glorot_uniform_init(model.ops, (model.get_dim("nO"), width)))

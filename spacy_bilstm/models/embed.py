@@ -1,4 +1,6 @@
-"""Token features: spaCy's hashed embeddings plus byte-level character CNN."""
+"""Token features: spaCy's hashed embeddings plus byte-level character CNN,
+and optionally the static vectors (the `spacy_bilstm.StaticVectorsEmbed.v1`
+sub-layer in `.v2`; flags in `.v1`, kept so that saved pipelines load)."""
 from typing import List, Optional
 
 from spacy.ml.models.tok2vec import MultiHashEmbed
@@ -10,6 +12,51 @@ from thinc.types import Floats2d
 from ..layers.char_cnn import CharCNN
 from ..layers.static_vectors import StaticVectorsEmbed, check_vectors_options
 from ..layers.word_dropout import WordDropout
+
+
+@registry.architectures("spacy_bilstm.WordCharEmbed.v2")
+def build_word_char_embed_v2(
+    width: int,
+    attrs: List[str],
+    rows: List[int],
+    static_vectors: Optional[Model[List[Doc], List[Floats2d]]] = None,
+    char_width: int = 50,
+    char_byte_width: int = 25,
+    char_window: int = 3,
+    char_max_bytes: int = 20,
+    word_dropout: float = 0.0,
+) -> Model[List[Doc], List[Floats2d]]:
+    """Embed each token from hashed lexical attributes, optional static
+    vectors, and the bytes of its text.
+
+    The word part is spaCy's `MultiHashEmbed`: the NORM, PREFIX, SUFFIX and
+    SHAPE hash embeddings mixed to `width`. The static vectors, if given
+    (`spacy_bilstm.StaticVectorsEmbed.v1`: looked up by its `attr`, frozen or
+    with a learned correction for the words seen in training, projected to
+    its `nO`), are concatenated to it. The character part (a CNN over UTF-8
+    bytes) sees spellings the hash tables collapse, which matters for rare
+    names.
+
+    width (int): Output width of the hashed word part.
+    attrs (List[str]): Lexical attributes to embed, as for MultiHashEmbed.
+    rows (List[int]): Hash-table rows per attribute.
+    static_vectors (Optional[Model[List[Doc], List[Floats2d]]]): The vocab's
+        static vectors, e.g. `spacy_bilstm.StaticVectorsEmbed.v1`; None: none.
+    char_width (int): Filters of the character CNN; 0 turns it off.
+    char_byte_width (int): Byte embedding width.
+    char_window (int): Convolution window, in bytes.
+    char_max_bytes (int): Bytes kept per word.
+    word_dropout (float): While training, the probability of zeroing a
+        token's hash embeddings, as if the word were unseen, so that the
+        model learns to use spelling, context and the pretrained vectors for
+        unseen names. The static vectors are not dropped: an unseen word
+        still has its pretrained vector.
+    RETURNS (Model[List[Doc], List[Floats2d]]): Width `width + char_width`,
+        plus the static vectors' width.
+    """
+    return _word_char_embed(
+        width, attrs, rows, False, static_vectors, char_width, char_byte_width, char_window, char_max_bytes, word_dropout
+    )
 
 
 @registry.architectures("spacy_bilstm.WordCharEmbed.v1")
@@ -27,33 +74,18 @@ def build_word_char_embed(
     vectors_width: int = 64,
     vectors_attr: Optional[str] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """Embed each token from hashed lexical attributes, optional static
-    vectors, and the bytes of its text.
+    """`spacy_bilstm.WordCharEmbed.v2` with the static vectors' options as
+    flags; kept so that configs and pipelines that name it build and load
+    the same network.
 
-    The word part is spaCy's `MultiHashEmbed`: the NORM, PREFIX, SUFFIX and
-    SHAPE hash embeddings (and the static vectors of `[initialize] vectors`,
-    frozen, with a learned projection) mixed to `width`. With
-    `finetune_vectors` or `vectors_attr`, the static vectors are embedded
-    apart instead (`StaticVectorsEmbed`: looked up by `vectors_attr`,
-    optionally with a learned correction for the words seen in training),
-    projected to `vectors_width` and concatenated. The character part
-    (a CNN over UTF-8 bytes) sees spellings the hash tables collapse, which
-    matters for rare names.
+    With `include_static_vectors` alone, the static vectors of
+    `[initialize] vectors` go through spaCy's `MultiHashEmbed` (frozen, with
+    a learned projection, mixed with the hash embeddings to `width`, and
+    dropped with them by `word_dropout`). With `finetune_vectors` or
+    `vectors_attr` they are embedded apart instead, as `.v2` does
+    (`StaticVectorsEmbed`), projected to `vectors_width` and concatenated.
 
-    width (int): Output width of the word part.
-    attrs (List[str]): Lexical attributes to embed, as for MultiHashEmbed.
-    rows (List[int]): Hash-table rows per attribute.
     include_static_vectors (bool): Add the vocab's static vectors.
-    char_width (int): Filters of the character CNN; 0 turns it off.
-    char_byte_width (int): Byte embedding width.
-    char_window (int): Convolution window, in bytes.
-    char_max_bytes (int): Bytes kept per word.
-    word_dropout (float): While training, the probability of zeroing a
-        token's hash embeddings, as if the word were unseen, so that the
-        model learns to use spelling, context and (when embedded apart) the
-        pretrained vectors for unseen names. Static vectors embedded apart
-        are not dropped: an unseen word still has its pretrained vector.
-        (Through spaCy's MultiHashEmbed, they are mixed in and dropped too.)
     finetune_vectors (bool): Fine-tune the static vectors (a correction
         added to the vectors of the table's first 50,000 rows, see
         `StaticVectorsEmbed`) instead of keeping them frozen; words not seen
@@ -65,31 +97,52 @@ def build_word_char_embed(
         of `spacy init vectors --attr LOWER` (see `StaticVectorsEmbed`).
         None: the table's own, through spaCy's `MultiHashEmbed` unless
         fine-tuned.
+    The other arguments: as for `spacy_bilstm.WordCharEmbed.v2`.
     RETURNS (Model[List[Doc], List[Floats2d]]): Width `width + char_width`,
         plus `vectors_width` when the vectors are embedded apart.
     """
     check_vectors_options(include_static_vectors, finetune_vectors, vectors_attr)
     apart = finetune_vectors or vectors_attr is not None
-    word = MultiHashEmbed(
-        width=width,
-        attrs=attrs,
-        rows=rows,
-        include_static_vectors=include_static_vectors and not apart,
+    static_vectors = (
+        StaticVectorsEmbed(vectors_width, finetune=finetune_vectors, attr=vectors_attr)
+        if include_static_vectors and apart
+        else None
     )
+    return _word_char_embed(
+        width,
+        attrs,
+        rows,
+        include_static_vectors and not apart,
+        static_vectors,
+        char_width,
+        char_byte_width,
+        char_window,
+        char_max_bytes,
+        word_dropout,
+    )
+
+
+def _word_char_embed(
+    width: int,
+    attrs: List[str],
+    rows: List[int],
+    mix_static_vectors: bool,
+    static_vectors: Optional[Model[List[Doc], List[Floats2d]]],
+    char_width: int,
+    char_byte_width: int,
+    char_window: int,
+    char_max_bytes: int,
+    word_dropout: float,
+) -> Model[List[Doc], List[Floats2d]]:
+    word = MultiHashEmbed(width=width, attrs=attrs, rows=rows, include_static_vectors=mix_static_vectors)
     if word_dropout > 0.0:
         # Before the static vectors are joined: a word unseen in training
         # still has its pretrained vector, so dropping only the hashed part
         # is what prepares the tagger for it.
         word = chain(word, WordDropout(word_dropout))
-    if apart:
-        word = concatenate(word, StaticVectorsEmbed(vectors_width, finetune=finetune_vectors, attr=vectors_attr))
-        width += vectors_width
+    if static_vectors is not None:
+        word = concatenate(word, static_vectors)
     if char_width <= 0:
-        # MultiHashEmbed's chain ends in a ragged2list without a width; the
-        # tagger reads its input width from here.
-        word.set_dim("nO", width, force=True)
         return word
-    chars = CharCNN(char_width, char_byte_width, char_window, char_max_bytes)
-    model = concatenate(word, chars)
-    model.set_dim("nO", width + char_width)
-    return model
+    # Widths are read from data in `initialize`.
+    return concatenate(word, CharCNN(char_width, char_byte_width, char_window, char_max_bytes))

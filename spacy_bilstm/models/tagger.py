@@ -40,15 +40,9 @@ def build_bilstm_crf_tagger(
     nO (Optional[int]): Number of tags; set by the component from its labels.
     RETURNS (Model[List[Doc], List[Floats2d]]): The tagger.
     """
-    if not tok2vec.has_dim("nO") or tok2vec.get_dim("nO") is None:
-        raise ValueError(
-            "bilstm_ner needs to know the width of its tok2vec layer: set its "
-            "'width' (for a spacy.Tok2VecListener.v1, the width of the shared tok2vec)."
-        )
-    encoder = RecurrentEncoder(
-        tok2vec.get_dim("nO"), hidden_width, depth, cell, bidirectional=True, dropout=dropout
-    )
-    output_layer = Linear(nO=nO, nI=encoder.get_dim("nO"))
+    # The widths between the layers are read from data in `initialize`.
+    encoder = RecurrentEncoder(None, hidden_width, depth, cell, bidirectional=True, dropout=dropout)
+    output_layer = Linear(nO=nO)
     crf = LinearChainCRF(nO=nO, use_crf=use_crf)
     model = chain(tok2vec, encoder, with_array(chain(Dropout(dropout), output_layer)), crf)
     model.set_ref("tok2vec", tok2vec)

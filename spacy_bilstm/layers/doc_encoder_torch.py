@@ -16,7 +16,17 @@ POOLINGS = ("last", "mean", "max", "attention")
 State = Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]
 
 
-class RecurrentDocEncoder(nn.Module):
+def check_pooling(pooling: str) -> None:
+    """Refuse an unknown pooling name.
+
+    pooling (str): "last", "mean", "max" or "attention".
+    RAISES (ValueError): Any other name.
+    """
+    if pooling not in POOLINGS:
+        raise ValueError(f"Unknown pooling '{pooling}': choose one of {list(POOLINGS)}.")
+
+
+class DocEncoderRNN(nn.Module):
     """Encode documents with a `MaskedRNN`, optionally conditioned on a
     stance target, and pool each document to one vector.
 
@@ -53,8 +63,7 @@ class RecurrentDocEncoder(nn.Module):
         attention_width: int = 64,
     ) -> None:
         super().__init__()
-        if pooling not in POOLINGS:
-            raise ValueError(f"Unknown pooling '{pooling}': choose one of {list(POOLINGS)}.")
+        check_pooling(pooling)
         self.pooling = pooling
         self.cell = cell
         self.n_directions = 2 if bidirectional else 1

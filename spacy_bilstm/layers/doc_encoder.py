@@ -1,11 +1,12 @@
 """Thinc layers of the text classifier: the recurrent document encoder, mean
 pooling and the output activation."""
-from typing import Any, Callable, List, Tuple
+from functools import partial
+from typing import Any, Callable, List, Optional, Tuple
 
 from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 from thinc.types import Floats2d
 
-from .serialize import load_torch_state, save_torch_state
+from .torch_wrapper import LazyTorchWrapper, build_torch_module, init_input_width
 
 TRUNCATIONS = ("head", "head_tail", "chunk")
 
@@ -47,7 +48,7 @@ def segment_spans(length: int, max_tokens: int, truncation: str) -> List[List[Pi
 
 
 def RecurrentDocEncoder(
-    nI: int,
+    nI: Optional[int],
     hidden_width: int,
     depth: int = 1,
     cell: str = "lstm",
@@ -63,32 +64,40 @@ def RecurrentDocEncoder(
     """Pool each document's token vectors into one vector with a recurrent
     encoder that never reads padding.
 
-    See `RecurrentDocEncoder` in `textcat_torch` for the model and
+    See `DocEncoderRNN` in `doc_encoder_torch` for the model and
     `segment_spans` for `max_tokens` and `truncation`. Targets longer than
-    `max_target_tokens` are cut to their head (0: no limit).
+    `max_target_tokens` are cut to their head (0: no limit). `nI` may be
+    None: `initialize` reads it from its sample input.
 
     RETURNS (Model[EncoderInT, Floats2d]): (n_docs, nO) pooled vectors.
     """
-    from thinc.api import PyTorchWrapper_v3
+    from .doc_encoder_torch import DocEncoderRNN, check_pooling
+    from .recurrent_torch import check_cell
 
-    from .textcat_torch import RecurrentDocEncoder as TorchDocEncoder
-
-    segment_spans(1, max_tokens, truncation)  # validates `truncation` early
-    module = TorchDocEncoder(
-        nI, hidden_width, depth, cell, bidirectional, dropout, pooling, use_target, attention_width
+    # At once, not when the module is built.
+    segment_spans(1, max_tokens, truncation)
+    check_cell(cell)
+    check_pooling(pooling)
+    build = partial(
+        DocEncoderRNN,
+        hidden=hidden_width,
+        depth=depth,
+        cell=cell,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        pooling=pooling,
+        use_target=use_target,
+        attention_width=attention_width,
     )
-    wrapped = PyTorchWrapper_v3(
-        module,
-        convert_inputs=_convert_inputs,
-        convert_outputs=_convert_outputs,
-        serialize_model=save_torch_state,
-        deserialize_model=load_torch_state,
+    wrapped = LazyTorchWrapper(
+        build, nI, "text_rnn.cells.0.weight_ih_l0", convert_inputs=_convert_inputs, convert_outputs=_convert_outputs
     )
     return Model(
         "recurrent_doc_encoder",
         _encoder_forward,
+        init=_encoder_init,
         layers=[wrapped],
-        dims={"nI": nI, "nO": module.n_out},
+        dims={"nI": nI, "nO": hidden_width * (2 if bidirectional else 1)},
         attrs={
             "max_tokens": max_tokens,
             "truncation": truncation,
@@ -96,6 +105,11 @@ def RecurrentDocEncoder(
             "pooling": pooling,
         },
     )
+
+
+def _encoder_init(model: Model[EncoderInT, Floats2d], X: Optional[EncoderInT] = None, Y=None) -> None:
+    # The width of the docs' token vectors (the targets' is the same).
+    build_torch_module(model.layers[0], init_input_width(model, X[:2] if X is not None else None))
 
 
 def _encoder_forward(
