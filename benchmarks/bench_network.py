@@ -134,7 +134,7 @@ def run_child(kind: str, model: Path, corpus: Path, **extra: Any) -> Dict[str, A
 
 
 def prepare(n_docs: int, ratio_docs: int) -> Dict[str, Path]:
-    from spacy_bilstm.network.synthetic import build_pipeline, write_jsonl
+    from synthetic_speeches import build_pipeline, write_jsonl
 
     NETWORK_WORK.mkdir(parents=True, exist_ok=True)
     model = NETWORK_WORK / "ruler-pipeline"
@@ -210,7 +210,7 @@ def main() -> None:
     if not args.skip_md and MD_MODEL.exists():
         md_corpus = NETWORK_WORK / f"speeches-md-{args.md_docs}.jsonl"
         if not md_corpus.exists():
-            from spacy_bilstm.network.synthetic import write_jsonl
+            from synthetic_speeches import write_jsonl
 
             write_jsonl(md_corpus, args.md_docs, seed=1)
         print("local vs bare nlp.pipe, en_core_web_md …", flush=True)
@@ -219,7 +219,7 @@ def main() -> None:
     if not args.skip_ner:
         ner_corpus = NETWORK_WORK / f"speeches-ner-{args.ner_docs}.jsonl"
         if not ner_corpus.exists():
-            from spacy_bilstm.network.synthetic import write_jsonl
+            from synthetic_speeches import write_jsonl
 
             write_jsonl(ner_corpus, args.ner_docs, seed=2)
         print("local vs bare nlp.pipe, bilstm_ner …", flush=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import spacy
 
-from spacy_bilstm.network.synthetic import build_pipeline, write_jsonl
+from benchmarks.synthetic_speeches import build_pipeline, write_jsonl
 
 from .cli_runner import run_cli as run_command
 

@@ -13,7 +13,7 @@ from spacy_bilstm.network.extract import MAX_EVIDENCE_CHARS
 from spacy_bilstm.network.local_backend import run_jsonl
 from spacy_bilstm.network.pipeline import load_pipeline
 from spacy_bilstm.network.sources import JsonlSource
-from spacy_bilstm.network.synthetic import build_pipeline, write_jsonl
+from benchmarks.synthetic_speeches import build_pipeline, write_jsonl
 
 from .test_network_extract import make_doc
 

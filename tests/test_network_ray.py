@@ -12,7 +12,7 @@ from spacy_bilstm.network.local_backend import run_jsonl
 from spacy_bilstm.network.pipeline import load_pipeline
 from spacy_bilstm.network.ray_backend import plan_shards, run_ray
 from spacy_bilstm.network.sources import JsonlSource, input_files
-from spacy_bilstm.network.synthetic import build_pipeline, write_jsonl
+from benchmarks.synthetic_speeches import build_pipeline, write_jsonl
 
 ray = pytest.importorskip("ray")
 

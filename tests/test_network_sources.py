@@ -12,7 +12,7 @@ from spacy_bilstm.network.checkpoint import Checkpoint
 from spacy_bilstm.network.local_backend import run_docbin, run_jsonl
 from spacy_bilstm.network.ray_backend import plan_shards
 from spacy_bilstm.network.sources import FieldMap, JsonlSource, Position, iter_lines
-from spacy_bilstm.network.synthetic import build_pipeline, generate_records, write_jsonl
+from benchmarks.synthetic_speeches import build_pipeline, generate_records, write_jsonl
 
 GOOD = {"id": "a", "text": "Keir Starmer met Boris Johnson.", "date": "2020-01-01"}
 BAD_LINES = [

@@ -14,7 +14,7 @@ from spacy_bilstm.network.checkpoint import Checkpoint
 from spacy_bilstm.network.local_backend import run_jsonl
 from spacy_bilstm.network.pipeline import load_pipeline
 from spacy_bilstm.network.sources import JsonlSource
-from spacy_bilstm.network.synthetic import build_pipeline, generate_records, write_jsonl
+from benchmarks.synthetic_speeches import build_pipeline, generate_records, write_jsonl
 
 OPTIONS = ExtractOptions(window=Window.parse("sentence"))
 SMALL_TAGGER = {

@@ -27,7 +27,7 @@ def test_require_names_the_extra(monkeypatch):
 
 def test_network_backend_ray_without_ray_is_one_line(monkeypatch, capsys, tmp_path):
     from spacy_bilstm.cli import main
-    from spacy_bilstm.network.synthetic import build_pipeline, write_jsonl
+    from benchmarks.synthetic_speeches import build_pipeline, write_jsonl
 
     model = tmp_path / "model"
     build_pipeline().to_disk(model)

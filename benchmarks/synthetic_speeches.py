@@ -1,7 +1,8 @@
 """A synthetic parliamentary corpus and a rule-based pipeline to go with it.
 
-For tests, benchmarks and tutorials of the network command, where a real
-corpus would be too big to ship or too slow to annotate. The pipeline is a
+For the tests and benchmarks of the network command (a fixture, so it does
+not ship in the wheel), where a real corpus would be too big to ship or too
+slow to annotate. The pipeline is a
 real spaCy pipeline (``sentencizer`` + ``entity_ruler``) that finds the
 actors the generator writes, in the forms political text uses: full names,
 titles with surnames, honorifics, surnames alone and possessives. The text is
@@ -17,7 +18,7 @@ from typing import Dict, Iterator, List, Tuple, Union
 import spacy
 from spacy.language import Language
 
-from ..io import atomic_open
+from spacy_bilstm.io import atomic_open
 
 PEOPLE: Tuple[Tuple[str, str, str], ...] = (
     ("Boris", "Johnson", "Conservative"),
