@@ -105,14 +105,24 @@ def test_convert_ner_jsonl_misaligned(tmp_path, monkeypatch, capsys):
         (lambda t: ["ner", t / "empty.conll", t], "{t}: output is a directory"),
         (lambda t: ["textcat", t / "plain.txt", t / "o.spacy"], "{t}/plain.txt:1: cannot tell the format"),
         (lambda t: ["ner", t / "plain.txt", t / "o.spacy", "--lang", "zz"], "unknown language code 'zz'"),
+        # The train DocBin is complete under its temporary name when the dev
+        # one cannot be written (its folder would be a file): neither is left.
+        (
+            lambda t: ["ner", t / "four.jsonl", t / "o.spacy", "--dev-output", t / "plain.txt" / "d.spacy", "--dev-fraction", "0.5"],
+            "{t}/plain.txt/d.spacy: cannot write output",
+        ),
     ],
-    ids=["missing-ner", "missing-textcat", "empty", "out-dir", "unknown-format", "bad-lang"],
+    ids=["missing-ner", "missing-textcat", "empty", "out-dir", "unknown-format", "bad-lang", "unwritable-dev"],
 )
 def test_convert_input_errors(tmp_path, monkeypatch, capsys, make_args, starts):
     (tmp_path / "empty.conll").write_bytes(b"\n \n")
     (tmp_path / "plain.txt").write_text("hello world\n")
+    (tmp_path / "four.jsonl").write_text("".join(f'{{"text": "Paris {i}."}}\n' for i in range(4)))
+    inputs = sorted(p.name for p in tmp_path.iterdir())
     result = run_main(monkeypatch, capsys, *make_args(tmp_path))
     assert_one_line_error(result, starts.format(t=tmp_path))
+    # Nothing half-written: no output file and no temporary file beside it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == inputs
 
 
 def test_convert_bad_choice_is_one_line_error(tmp_path, monkeypatch, capsys):
