@@ -164,3 +164,10 @@ def test_output_paths_and_report(tmp_path):
     assert output_paths(tmp_path / "g", ["json"])["json"] == [tmp_path / "g.json"]
     write_report({"b": 1, "a": "é"}, tmp_path / "r.json")
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf8")) == {"a": "é", "b": 1}
+    # A report that fails half-way through (json.dump has written "a" when it
+    # meets the object it cannot encode) leaves the previous file whole and
+    # no temporary file behind.
+    with pytest.raises(TypeError):
+        write_report({"a": "x" * 10_000, "b": object()}, tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf8")) == {"a": "é", "b": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
