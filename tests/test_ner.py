@@ -222,6 +222,8 @@ def test_corrupted_model_directory_is_a_clear_error(trained, tmp_path):
     (path / "bilstm_ner" / "model").write_bytes(b"\x00not a model")
     with pytest.raises(ModelLoadError, match="bilstm_ner") as info:
         spacy.load(path)
+    # The message names the component's directory, not only the component.
+    assert str(info.value).startswith(f"{path / 'bilstm_ner'}: ")
     # The cause is kept for a bug report (the message alone is one line).
     assert info.value.__cause__ is not None
 
@@ -231,8 +233,9 @@ def test_truncated_model_file_is_a_clear_error(trained, tmp_path):
     trained.to_disk(path)
     weights = path / "bilstm_ner" / "model"
     weights.write_bytes(weights.read_bytes()[: len(weights.read_bytes()) // 2])
-    with pytest.raises(ModelLoadError, match=r"bilstm_ner: could not load .*incomplete input"):
+    with pytest.raises(ModelLoadError, match=r"bilstm_ner: could not load .*incomplete input") as info:
         spacy.load(path)
+    assert str(info.value).startswith(f"{path / 'bilstm_ner'}: ")
 
 
 def test_incompatible_widths_are_a_clear_error(trained, tmp_path):

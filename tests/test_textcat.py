@@ -206,12 +206,20 @@ def test_round_trips_keep_outputs(overfit, tmp_path):
     assert numpy.abs(_cats(unpickled, [unpickled(t) for t in texts]) - expected).max() < 1e-5
 
 
-def test_corrupt_bytes_raise_model_load_error(overfit):
+def test_corrupt_bytes_raise_model_load_error(overfit, tmp_path):
     nlp, _ = overfit
     data = nlp.get_pipe("lstm_textcat").to_bytes()
     fresh = spacy.blank("en").add_pipe("lstm_textcat", config={"model": _model()})
     with pytest.raises(ModelLoadError) as info:
         fresh.from_bytes(data[: len(data) // 2])
+    assert info.value.__cause__ is not None
+    # The same bytes cut short in a saved directory: the error names its path.
+    nlp.to_disk(tmp_path / "pipeline")
+    weights = tmp_path / "pipeline" / "lstm_textcat" / "model"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(ModelLoadError) as info:
+        spacy.load(tmp_path / "pipeline")
+    assert str(info.value).startswith(f"{tmp_path / 'pipeline' / 'lstm_textcat'}: ")
     assert info.value.__cause__ is not None
 
 
