@@ -321,7 +321,19 @@ def test_segment_spans():
 
 
 @pytest.mark.parametrize("truncation", ["head", "head_tail", "chunk"])
-def test_long_documents(truncation):
+def test_long_documents(truncation, monkeypatch):
+    from spacy_bilstm.layers.recurrent_torch import MaskedRNN
+
+    # What bounds memory: the RNN never reads more than max_tokens steps at
+    # once, in training or prediction, however long the document.
+    real_forward = MaskedRNN.forward
+    steps = []
+
+    def recording_forward(self, padded, lengths, *args, **kwargs):
+        steps.append(padded.shape[1])
+        return real_forward(self, padded, lengths, *args, **kwargs)
+
+    monkeypatch.setattr(MaskedRNN, "forward", recording_forward)
     fix_random_seed(0)
     nlp = spacy.blank("en")
     nlp.add_pipe("lstm_textcat", config={"model": _model(max_tokens=64, truncation=truncation)})
@@ -329,10 +341,14 @@ def test_long_documents(truncation):
     long_text = " ".join(["word"] * 4000 + ["end"])
     long_example = Example.from_dict(nlp.make_doc(long_text), {"cats": {"support": 1.0, "oppose": 0.0}})
     optimizer = nlp.initialize(lambda: examples)
+    steps.clear()
     nlp.update(examples + [long_example], sgd=optimizer)
+    assert steps and max(steps) <= 64
+    steps.clear()
     doc = nlp(long_text)
     assert len(doc) == 4001
     assert abs(sum(doc.cats.values()) - 1.0) < 1e-5
+    assert steps and max(steps) <= 64
 
 
 def test_multilabel_overfit():
