@@ -32,6 +32,22 @@ def test_batches_that_do_not_fit_are_split_down_to_single_docs(trained, monkeypa
     assert got == expected
     assert max(seen_batch_sizes) == 18 and seen_batch_sizes[-1] <= 2
 
+    # A device that holds one doc at a time: the batch is split all the way
+    # down to single docs, and the entities are still the unsplit run's.
+    seen_batch_sizes.clear()
+
+    def forward_that_fits_one_doc(self, padded, lengths, initial_state=None):
+        seen_batch_sizes.append(padded.shape[0])
+        if padded.shape[0] > 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
+        return real_forward(self, padded, lengths, initial_state)
+
+    monkeypatch.setattr(MaskedRNN, "forward", forward_that_fits_one_doc)
+    with pytest.warns(RuntimeWarning, match=r"retrying as 1 \+ 1"):
+        got = [ents_of(d) for d in trained.pipe(texts, batch_size=100)]
+    assert got == expected
+    assert seen_batch_sizes.count(1) == len(texts)
+
 
 def test_a_single_doc_that_does_not_fit_raises(trained, monkeypatch):
     def always_oom(self, padded, lengths, initial_state=None):
