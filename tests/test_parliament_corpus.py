@@ -2,6 +2,7 @@
 inline markup: alignment, splits by debate, sources, the guidelines' hard
 cases, and the build's checks."""
 import json
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -139,13 +140,51 @@ def test_the_build_names_file_and_line_of_a_bad_annotation(tmp_path):
     bad = tmp_path / "batch.tsv"
     # Line 2: the text no longer matches its source.
     bad.write_text(f"{sid}\t{text}\n{sentences[2].split(chr(9))[0]}\tSomething else entirely.\n", encoding="utf8")
+    out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "corpus" / "src" / "build_parliament.py"), "--check", str(bad)],
+        [sys.executable, str(ROOT / "corpus" / "src" / "build_parliament.py"), "--check", str(bad), "--out", str(out)],
         capture_output=True, text=True,
     )
-    assert result.returncode != 0
+    assert result.returncode == 1
     assert f"{bad}:2: text differs from the source" in result.stderr
     assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+    # An entity that cuts a spaCy token (the text itself is the source's).
+    header = sentences[0].split("\t")
+    row = next(r for r in (dict(zip(header, line.split("\t"))) for line in sentences[1:]) if r["source"] == "handeset")
+    first = row["text"].split(" ")[0]
+    assert len(first) > 1
+    cut = tmp_path / "cut.tsv"
+    cut.write_text(f"{row['id']}\t[{first[:-1]}](PER){row['text'][len(first) - 1:]}\n", encoding="utf8")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "corpus" / "src" / "build_parliament.py"), "--check", str(cut)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 1
+    assert f"{cut}:1: entity {first[:-1]!r} does not cover whole tokens" in result.stderr
+
+    # The full build with a bad line in its sources writes no JSONL.
+    src = tmp_path / "src"
+    shutil.copytree(PARLIAMENT / "src", src)
+    batch = sorted((src / "annotated").glob("*.tsv"))[0]
+    lines = batch.read_text(encoding="utf8").splitlines()
+    n = next(i for i, line in enumerate(lines) if line.strip() and not line.startswith("#"))
+    lines[n] = lines[n].split("\t")[0] + "\tSomething else entirely."
+    batch.write_text("\n".join(lines) + "\n", encoding="utf8")
+    driver = (
+        "import sys\nfrom pathlib import Path\n"
+        f"sys.path.insert(0, {str(ROOT / 'corpus' / 'src')!r})\n"
+        "import build_parliament\n"
+        f"build_parliament.SRC = Path({str(src)!r})\n"
+        f"sys.argv = ['build_parliament.py', '--out', {str(out)!r}]\n"
+        "build_parliament.main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"{batch}:{n + 1}: text differs from the source" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (out.exists() and any(out.iterdir()))
 
 
 def test_reading_the_corpus_keeps_the_meta():
