@@ -226,3 +226,9 @@ def test_train_political_without_conll_names_the_missing_file(tmp_path):
     result = spacy_project(project, "train-political", "--vars.data_dir", str(tmp_path / "nowhere"))
     assert result.returncode != 0
     assert "nowhere/conll2003/eng.train" in result.stdout + result.stderr
+    # Nothing ran: no corpus converted, no vectors, no training output (weasel
+    # itself makes the project's empty directories).
+    assert not [p for p in (project / "training").rglob("*") if p.is_file()]
+    assert not (project / "training" / "political").exists()
+    assert not (project / "assets" / "floret_political").exists()
+    assert not list((project / "corpus").glob("*.spacy"))
