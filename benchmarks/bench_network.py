@@ -5,7 +5,7 @@
 
 1. Local backend vs the bare `nlp.pipe` that feeds it, on the same records in
    the same run, alternating (so that load from other work hits both):
-   a) the rule-based pipeline of `spacy_bilstm.network.synthetic` (sentencizer
+   a) the rule-based pipeline of `synthetic_speeches.py` (sentencizer
       + entity ruler: the cheapest possible pipeline, so the extraction's
       share is largest); b) a statistical pipeline (en_core_web_md from the
       shared folder, if present); c) `bilstm_ner` (configs/bilstm_ner.cfg,

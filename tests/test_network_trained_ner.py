@@ -1,6 +1,6 @@
 """The actor network built from a statistical recogniser: a small
 `bilstm_ner`, trained here on speeches the entity ruler of
-`network.synthetic` labels, runs through the local backend and through Ray
+`benchmarks/synthetic_speeches.py` labels, runs through the local backend and through Ray
 on a real local cluster, and both find the same network, close to the
 ruler's own."""
 import random
