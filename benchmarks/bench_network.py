@@ -111,12 +111,18 @@ def child(kind: str, model: str, corpus: str, extra: Dict[str, Any]) -> Dict[str
         raise ValueError(kind)
     network = build_network(result.aggregate, options)
     edges = [[e.source, e.target, e.weight, len(e.doc_ids)] for e in network.edges()]
+    # The evidence snippets each edge keeps (at most K), compared across backends too.
+    evidence = sorted(
+        [min(a, b), max(a, b), [[item["doc_id"], item["char"]] for item in data.get("evidence", [])]]
+        for a, b, data in network.graph.edges(data=True)
+    )
     nodes = sorted([node, mentions] for node, mentions in network.graph.nodes(data="mentions"))
     out = {
         "docs": result.report.used,
         "seconds": seconds,
         "peak_rss_mb": _peak_rss_mb(),
         "edges": edges,
+        "evidence": evidence,
         "nodes": nodes,
         "said": network.speakers.number_of_edges() if network.speakers is not None else 0,
     }
@@ -235,9 +241,18 @@ def main() -> None:
             f"  {distributed['seconds']:.1f} s (+ {distributed['init_seconds']:.1f} s ray.init)", flush=True
         )
         same = local["edges"] == distributed["edges"] and local["nodes"] == distributed["nodes"]
+        same = same and local["evidence"] == distributed["evidence"]
         same = same and local["said"] == distributed["said"]
         results["ray"] = {"local": local, "ray": distributed, "identical": same}
         print(f"  identical graphs: {same}", flush=True)
+        # Memory as the job grows: the same backend on a tenth of the records.
+        print(f"local on {args.docs // 10} records (memory scaling) …", flush=True)
+        tenth = NETWORK_WORK / f"speeches-{args.docs // 10}.jsonl"
+        if not tenth.exists():
+            from synthetic_speeches import write_jsonl
+
+            write_jsonl(tenth, args.docs // 10, seed=0)
+        results["memory"] = {"tenth": run_child("local", paths["model"], tenth), "full": local}
     load_after = os.getloadavg()[0]
     body = report(args, results, paths, (load, load_after))
     print(body)
@@ -288,8 +303,23 @@ def report(args: argparse.Namespace, results: Dict[str, Any], paths: Dict[str, P
             f"{distributed['peak_rss_mb']:.0f} | {len(distributed['nodes'])} | {len(distributed['edges'])} |",
             "",
             f"`ray.init` took {distributed['init_seconds']:.1f} s more. Same graph, edge for edge "
-            f"(weights, evidence counts, node mentions, speaker edges): **{results['ray']['identical']}**. "
-            f"Speedup once started: {local['seconds'] / distributed['seconds']:.2f}×.",
+            f"(weights, document counts, the evidence snippets kept, node mentions, speaker edges): "
+            f"**{results['ray']['identical']}**. Speedup once started: {local['seconds'] / distributed['seconds']:.2f}×.",
+        ]
+    if "memory" in results:
+        tenth, full = results["memory"]["tenth"], results["memory"]["full"]
+        evidence = sum(len(snippets) for _, _, snippets in full["evidence"])
+        lines += [
+            "",
+            "### Memory as the job grows (local backend, up to 5 evidence sentences per edge)",
+            "",
+            "| records | peak RSS (MiB) | edges | evidence sentences kept |",
+            "|---|---|---|---|",
+            f"| {tenth['docs']:,} | {tenth['peak_rss_mb']:.0f} | {len(tenth['edges'])} | "
+            f"{sum(len(snippets) for _, _, snippets in tenth['evidence'])} |",
+            f"| {full['docs']:,} | {full['peak_rss_mb']:.0f} | {len(full['edges'])} | {evidence} |",
+            "",
+            f"Ten times the records: peak RSS ×{full['peak_rss_mb'] / tenth['peak_rss_mb']:.2f}.",
         ]
     return "\n".join(lines) + "\n"
 
