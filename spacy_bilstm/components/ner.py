@@ -30,11 +30,10 @@ dropout = 0.3
 use_crf = true
 
 [model.tok2vec]
-@architectures = "spacy_bilstm.WordCharEmbed.v1"
+@architectures = "spacy_bilstm.WordCharEmbed.v2"
 width = 96
 attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
 rows = [5000, 1000, 2500, 2500]
-include_static_vectors = false
 char_width = 50
 word_dropout = 0.3
 """

@@ -34,16 +34,13 @@ from .oom import predict_splitting_on_oom
 
 DEFAULT_TEXTCAT_MODEL = """
 [model]
-@architectures = "spacy_bilstm.LSTMTextCat.v1"
+@architectures = "spacy_bilstm.LSTMTextCat.v2"
 hidden_width = 64
 depth = 1
 cell = "lstm"
 bidirectional = true
 pooling = "max"
 dropout = 0.3
-include_static_vectors = false
-finetune_vectors = false
-vectors_width = 64
 use_target = true
 max_tokens = 512
 truncation = "chunk"
