@@ -101,7 +101,7 @@ def make_lstm_textcat(
     longest document times the batch size.
 
     model (Model[List[Doc], Floats2d]): A model returning one row of
-        probabilities per doc, such as `spacy_bilstm.LSTMTextCat.v1` or
+        probabilities per doc, such as `spacy_bilstm.LSTMTextCat.v2` or
         `spacy_bilstm.MeanEmbedTextCat.v1`.
     threshold (float): Cutoff for a positive label in multi-label scoring
         (not used with exclusive classes).
