@@ -102,7 +102,7 @@ def make_lstm_textcat(
 
     model (Model[List[Doc], Floats2d]): A model returning one row of
         probabilities per doc, such as `spacy_bilstm.LSTMTextCat.v2` or
-        `spacy_bilstm.MeanEmbedTextCat.v1`.
+        `spacy_bilstm.MeanEmbedTextCat.v2`.
     threshold (float): Cutoff for a positive label in multi-label scoring
         (not used with exclusive classes).
     scorer (Optional[Callable]): The scoring method.
