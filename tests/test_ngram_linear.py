@@ -301,3 +301,59 @@ def test_bad_arguments_are_clear_errors(options, option):
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match=option):
         nlp.add_pipe("lstm_textcat", config={"model": dict(BLIND_RNN, linear_model=dict(LINEAR, **options))})
+
+
+def _with_target(nlp: Language, text: str, target) -> Doc:
+    from spacy_bilstm.extensions import install_extensions
+
+    install_extensions()
+    doc = nlp.make_doc(text)
+    doc._.stance_target = target
+    return doc
+
+
+def test_per_target_keys_are_the_shared_keys_plus_one_copy_per_target():
+    nlp = spacy.blank("en")
+    options = dict(char_ngram_min=2, char_ngram_max=4, word_ngram_max=2, attr=LOWER, weighting="count")
+    shared, values = doc_features(_with_target(nlp, "We support the bill", None), **options)
+    untargeted, _ = doc_features(_with_target(nlp, "We support the bill", None), per_target=True, **options)
+    assert numpy.array_equal(shared, untargeted)
+    keys_a, values_a = doc_features(_with_target(nlp, "We support the bill", "the bill"), per_target=True, **options)
+    keys_b, _ = doc_features(_with_target(nlp, "We support the bill", "the motion"), per_target=True, **options)
+    n = len(shared)
+    assert len(keys_a) == len(keys_b) == 2 * n
+    assert numpy.array_equal(keys_a[:n], shared) and numpy.array_equal(values_a[n:], values)
+    # The conjoined keys are new features, different for each target.
+    assert not set(keys_a[n:].tolist()) & set(shared.tolist())
+    assert not set(keys_a[n:].tolist()) & set(keys_b[n:].tolist())
+
+
+@pytest.mark.parametrize("per_target", [False, True])
+def test_per_target_weights_learn_a_word_whose_stance_flips_with_the_target(per_target):
+    """"good" is FAVOR towards one target and AGAINST the other, "bad" the
+    reverse, with the same texts under both: shared weights cannot fit it,
+    per-target weights can."""
+    fix_random_seed(0)
+    nlp = spacy.blank("en")
+    linear = dict(LINEAR, per_target=per_target)
+    nlp.add_pipe("lstm_textcat", config={"model": dict(BLIND_RNN, linear_model=linear)})
+    examples = []
+    for text, word in ((f"this is {w} news {i}", w) for w in ("good", "bad") for i in range(6)):
+        for target, favour_word in (("taxes", "good"), ("war", "bad")):
+            label = "FAVOR" if word == favour_word else "AGAINST"
+            cats = {"FAVOR": float(label == "FAVOR"), "AGAINST": float(label == "AGAINST")}
+            examples.append(Example.from_dict(_with_target(nlp, text, target), {"cats": cats}))
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = 0.01
+    for _ in range(30):
+        nlp.update(examples, sgd=optimizer)
+    textcat = nlp.get_pipe("lstm_textcat")
+    scores = textcat.predict([eg.predicted for eg in examples])
+    labels = textcat.labels
+    right = [labels[int(numpy.argmax(row))] == max(eg.reference.cats, key=eg.reference.cats.get)
+             for row, eg in zip(textcat.model.ops.to_numpy(scores), examples)]
+    accuracy = sum(right) / len(right)
+    if per_target:
+        assert accuracy == 1.0
+    else:
+        assert accuracy <= 0.5

@@ -12,6 +12,7 @@ from thinc.api import Model, NumpyOps
 from thinc.types import Floats1d, Ints1d
 
 from ..errors import InputError
+from ..extensions import STANCE_TARGET
 
 WEIGHTINGS = ("count", "log", "log_l2")
 # Mixes the string hash of a character n-gram, so that its key can never
@@ -26,7 +27,7 @@ BOUNDARY = " "
 NgramFeaturesOutT = Tuple[Ints1d, Floats1d, Ints1d]
 
 _NUMPY_OPS = NumpyOps()
-_OPTIONS = ("char_ngram_min", "char_ngram_max", "word_ngram_max", "attr", "weighting")
+_OPTIONS = ("char_ngram_min", "char_ngram_max", "word_ngram_max", "attr", "weighting", "per_target")
 
 
 def check_ngram_options(char_ngram_min: int, char_ngram_max: int, word_ngram_max: int, weighting: str) -> None:
@@ -87,6 +88,7 @@ def NgramFeatures(
     word_ngram_max: int = 3,
     attr: int = LOWER,
     weighting: str = "count",
+    per_target: bool = False,
 ) -> Model[List[Doc], NgramFeaturesOutT]:
     """Extract hashed n-gram features per document for `SparseLinear`.
 
@@ -106,6 +108,11 @@ def NgramFeatures(
         `sublinear_tf`) or "log_l2" ("log", with the character and the word
         features each scaled to unit L2 norm per document, as the TF-IDF SVM
         baseline's two vectorizers do, less the IDF).
+    per_target (bool): Also give every feature a second key, mixed with the
+        hash of the doc's stance target (`doc._.stance_target`), so that a
+        linear model learns a weight per target beside the shared one: what
+        the per-target SVMs of the SemEval-2016 baseline learn separately.
+        A doc without a target gets only the shared keys.
     RETURNS (Model[List[Doc], Tuple[Ints1d, Floats1d, Ints1d]]): The layer.
     """
     check_ngram_options(char_ngram_min, char_ngram_max, word_ngram_max, weighting)
@@ -118,6 +125,7 @@ def NgramFeatures(
             "word_ngram_max": word_ngram_max,
             "attr": int(attr),
             "weighting": weighting,
+            "per_target": per_target,
         },
     )
 
@@ -150,12 +158,13 @@ def doc_features(
     word_ngram_max: int,
     attr: int,
     weighting: str,
+    per_target: bool = False,
 ) -> Tuple[Ints1d, Floats1d]:
     """The distinct feature keys of one document and their values.
 
     doc (Doc): The document.
-    char_ngram_min, char_ngram_max, word_ngram_max, attr, weighting: As for
-        `NgramFeatures`.
+    char_ngram_min, char_ngram_max, word_ngram_max, attr, weighting,
+        per_target: As for `NgramFeatures`.
     RETURNS (Tuple[Ints1d, Floats1d]): uint64 keys and float32 values.
     """
     blocks = []
@@ -174,7 +183,25 @@ def doc_features(
         return numpy.zeros((0,), dtype="uint64"), numpy.zeros((0,), dtype="float32")
     keys = numpy.ascontiguousarray(numpy.concatenate([keys for keys, _ in blocks]), dtype="uint64")
     values = numpy.ascontiguousarray(numpy.concatenate([values for _, values in blocks]), dtype="float32")
+    target = doc._.get(STANCE_TARGET) if per_target and doc.has_extension(STANCE_TARGET) else None
+    if target:
+        keys = numpy.concatenate([keys, target_keys(keys, target)])
+        values = numpy.concatenate([values, values])
     return keys, values
+
+
+def target_keys(keys: Ints1d, target: str) -> Ints1d:
+    """The keys of the same features conjoined with a stance target: each
+    key hashed with a seed taken from the target's string hash, so that the
+    same n-gram under another target (or under none) is another feature.
+
+    keys (Ints1d): uint64 feature keys.
+    target (str): The stance target.
+    RETURNS (Ints1d): uint64 keys, one per input key.
+    """
+    seed = int(hash_string(target)) % (2**32)
+    hashed = _NUMPY_OPS.hash(numpy.ascontiguousarray(keys, dtype="uint64"), seed)
+    return numpy.ascontiguousarray(hashed).view("uint64")[:, 0].copy()
 
 
 def _count(keys: Ints1d, weights: numpy.ndarray, weighting: str) -> Tuple[Ints1d, numpy.ndarray]:

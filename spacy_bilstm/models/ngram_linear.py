@@ -24,6 +24,7 @@ def build_char_ngram_linear(
     length: int = 2**18,
     weighting: str = "count",
     no_output_layer: bool = True,
+    per_target: bool = False,
 ) -> Model[List[Doc], Floats2d]:
     """Docs -> counted, hashed character 2-5-grams and word 1-3-grams ->
     sparse linear layer -> class scores (the features of the TF-IDF SVM
@@ -61,6 +62,10 @@ def build_char_ngram_linear(
         Raw counts grow with the length of a speech; "log_l2" does not.
     no_output_layer (bool): Output raw class scores, as `lstm_textcat`
         needs; False adds a softmax (or sigmoid) for use on its own.
+    per_target (bool): Also learn a weight per stance target for every
+        feature (each key conjoined with `doc._.stance_target`), beside the
+        shared one: the per-target SVMs of the SemEval-2016 baseline in one
+        model. Docs without a target use the shared weights alone.
     RETURNS (Model[List[Doc], Floats2d]): (n_docs, n_labels) scores.
     """
     if length < 1:
@@ -68,7 +73,9 @@ def build_char_ngram_linear(
     attr_id = intify_attr(attr)
     if attr_id is None:
         raise InputError(f"Unknown token attribute for attr: {attr!r} (try \"LOWER\" or \"ORTH\").")
-    features = NgramFeatures(char_ngram_min, char_ngram_max, word_ngram_max, attr=attr_id, weighting=weighting)
+    features = NgramFeatures(
+        char_ngram_min, char_ngram_max, word_ngram_max, attr=attr_id, weighting=weighting, per_target=per_target
+    )
     sparse_linear = SparseLinear_v2(nO=nO, length=length)
     linear = chain(features, sparse_linear)
     model = with_cpu(linear, linear.ops)
