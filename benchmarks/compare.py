@@ -780,6 +780,9 @@ def main() -> None:
                         "baselines run on every task")
     parser.add_argument("--render-only", action="store_true",
                         help="rewrite COMPARISON.md and the plots from the last full run's results.json")
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="write COMPARISON.md and its plots here, not in benchmarks/ (a partial run, e.g. "
+                        "one corpus, beside the full one)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.render_only:
@@ -806,7 +809,8 @@ def main() -> None:
         neural_tasks = TASKS
         if args.neural_tasks is not None:
             neural_tasks = [tuple(name.split("/")) for name in args.neural_tasks]
-        out_dir = REPORT.parent
+        out_dir = args.out_dir or REPORT.parent
+        out_dir.mkdir(parents=True, exist_ok=True)
     systems.prepare_vectors()
     main_entries: List[Dict] = []
     for corpus, task in TASKS:
@@ -837,7 +841,10 @@ def main() -> None:
         f.write(text)
     meta = {"command": command_line(), "date": today(), "total_s": total_s,
             "args": {k: v for k, v in vars(args).items() if k in ("seeds", "budget", "jobs", "quick", "ablation_corpus")}}
-    with atomic_open(OUT_DIR / ("results-quick.json" if args.quick else "results.json"), "w") as f:
+    saved_name = "results-quick.json" if args.quick else "results.json"
+    if args.out_dir is not None and not args.quick:
+        saved_name = f"results-{args.out_dir.name}.json"  # --render-only re-renders the full run only
+    with atomic_open(OUT_DIR / saved_name, "w") as f:
         json.dump({"main": main_entries, "ablations": ablation_entries, "skipped": skipped, "meta": meta,
                    "rebels": [[corpus, task, mask] for (corpus, task), mask in rebels.items()]}, f)
     plot(main_entries, ablation_entries, out_dir)

@@ -63,6 +63,9 @@ NGRAM_MODEL = {
     "length": 262144,
     "weighting": "log_l2",
     "no_output_layer": True,
+    # As configs/lstm_textcat.cfg ships it since 2026-12-03: a weight per
+    # stance target for every n-gram besides the shared one.
+    "per_target": True,
 }
 # The "+ party" systems: one learned 16-d vector per party and the party's
 # counted label log-prior added to the scores (meta_prior), both hidden in 30%
