@@ -14,7 +14,7 @@ from thinc.api import Config, Model
 
 from ..errors import ModelLoadError
 from ..extensions import ENT_CONFIDENCES, confidence_key
-from ..layers.crf import CRFScores, crf_decode, crf_loss, crf_marginals
+from ..layers.crf import CRFScores, crf_decode_and_marginals, crf_loss
 from ..tags import gold_tag_ids, same_tokens, split_tag, tag_ids_from_strings, tag_names, tags_to_spans
 from .base import LabelledPipe
 from .oom import predict_splitting_on_oom
@@ -193,8 +193,7 @@ class BiLSTMEntityRecognizer(LabelledPipe):
         """
         docs = list(docs)
         allowed = [self._allowed_tags(doc) for doc in docs]
-        tags = crf_decode(scores, allowed)
-        tables = crf_marginals(scores, allowed)
+        tags, tables = crf_decode_and_marginals(scores, allowed)
         transitions = self.model.ops.to_numpy(scores.transitions)
         label_index = {label: i for i, label in enumerate(self.labels)}
         for doc, doc_tags, table in zip(docs, tags, tables):

@@ -228,21 +228,7 @@ def crf_decode(
         (e.g. only "O" for whitespace tokens).
     RETURNS (List[numpy.ndarray]): Tag ids per doc, on the CPU.
     """
-    import torch
-
-    from .crf_math import viterbi
-
-    out = [numpy.zeros((s.shape[0],), dtype="int64") for s in Y.emissions]
-    keep = [i for i, s in enumerate(Y.emissions) if s.shape[0] > 0]
-    if not keep:
-        return out
-    with torch.no_grad():
-        emissions = _decoding_emissions(Y, keep, allowed_tags)
-        lengths = torch.as_tensor([Y.emissions[i].shape[0] for i in keep], device=emissions.device)
-        tags = viterbi(emissions, lengths, *_torch_params(Y)).cpu().numpy()
-    for row, i in enumerate(keep):
-        out[i] = tags[row, : Y.emissions[i].shape[0]]
-    return out
+    return _decode(Y, _decoding_inputs(Y, allowed_tags))
 
 
 def crf_marginals(
@@ -259,16 +245,48 @@ def crf_marginals(
         betas are zero and log Z is zero. The transition scores to use with
         them are `Y.transitions`.
     """
+    return _marginals(Y, _decoding_inputs(Y, allowed_tags))
+
+
+def crf_decode_and_marginals(
+    Y: CRFScores, allowed_tags: Optional[Sequence[Optional[numpy.ndarray]]] = None
+) -> Tuple[List[numpy.ndarray], List[Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, float]]]:
+    """`crf_decode` and `crf_marginals` of the same scores, padding and
+    masking the emissions once (what `bilstm_ner.set_annotations` needs).
+
+    Y (CRFScores): The CRF layer's output.
+    allowed_tags (Optional[Sequence[Optional[numpy.ndarray]]]): As for `crf_decode`.
+    RETURNS (Tuple[list, list]): The tag ids and the tables, per doc.
+    """
+    inputs = _decoding_inputs(Y, allowed_tags)
+    return _decode(Y, inputs), _marginals(Y, inputs)
+
+
+def _decode(Y: CRFScores, inputs) -> List[numpy.ndarray]:
+    import torch
+
+    from .crf_math import viterbi
+
+    out = [numpy.zeros((s.shape[0],), dtype="int64") for s in Y.emissions]
+    if inputs is None:
+        return out
+    keep, emissions, lengths = inputs
+    with torch.no_grad():
+        tags = viterbi(emissions, lengths, *_torch_params(Y)).cpu().numpy()
+    for row, i in enumerate(keep):
+        out[i] = tags[row, : Y.emissions[i].shape[0]]
+    return out
+
+
+def _marginals(Y: CRFScores, inputs) -> List[Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, float]]:
     import torch
 
     from .crf_math import backward_scores, forward_scores
 
-    keep = [i for i, s in enumerate(Y.emissions) if s.shape[0] > 0]
     results = {}
-    if keep:
+    if inputs is not None:
+        keep, emissions, lengths = inputs
         with torch.no_grad():
-            emissions = _decoding_emissions(Y, keep, allowed_tags)
-            lengths = torch.as_tensor([Y.emissions[i].shape[0] for i in keep], device=emissions.device)
             if Y.use_crf:
                 transitions, start, end = _torch_params(Y)
                 log_z, alphas = forward_scores(emissions, lengths, transitions, start, end, keep_alphas=True)
@@ -288,22 +306,26 @@ def crf_marginals(
     return [results.get(i, (empty, empty, empty, 0.0)) for i in range(len(Y.emissions))]
 
 
-def _decoding_emissions(Y: CRFScores, keep: List[int], allowed_tags):
-    """The padded emissions of the non-empty docs, as log-probabilities in
-    softmax mode, with the tags a token may not take at -inf."""
+def _decoding_inputs(Y: CRFScores, allowed_tags):
+    """The indices of the non-empty docs, their padded emissions (as
+    log-probabilities in softmax mode, with the tags a token may not take at
+    -inf) and their lengths; None when every doc is empty."""
     import torch
 
-    emissions, _ = _pad([Y.emissions[i] for i in keep], Y.n_tags)
-    if not Y.use_crf:
-        emissions = torch.log_softmax(emissions, dim=2)
-    if allowed_tags is None:
-        return emissions
-    emissions = emissions.clone()
-    for row, i in enumerate(keep):
-        mask = allowed_tags[i]
-        if mask is None:
-            continue
-        mask_t = torch.as_tensor(numpy.asarray(mask), device=emissions.device)
-        n = mask_t.shape[0]
-        emissions[row, :n] = emissions[row, :n].masked_fill(~mask_t, -numpy.inf)
-    return emissions
+    keep = [i for i, s in enumerate(Y.emissions) if s.shape[0] > 0]
+    if not keep:
+        return None
+    with torch.no_grad():
+        emissions, lengths = _pad([Y.emissions[i] for i in keep], Y.n_tags)
+        if not Y.use_crf:
+            emissions = torch.log_softmax(emissions, dim=2)
+        if allowed_tags is not None:
+            emissions = emissions.clone()
+            for row, i in enumerate(keep):
+                mask = allowed_tags[i]
+                if mask is None:
+                    continue
+                mask_t = torch.as_tensor(numpy.asarray(mask), device=emissions.device)
+                n = mask_t.shape[0]
+                emissions[row, :n] = emissions[row, :n].masked_fill(~mask_t, -numpy.inf)
+    return keep, emissions, lengths

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
-from ..errors import InputError
 from ..corpora.docbins import read_docs
+from ..errors import InputError
 
 N_RESAMPLES = 1000
 
