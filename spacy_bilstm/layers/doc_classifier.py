@@ -141,11 +141,11 @@ def _init(model: Model[List[Doc], Floats2d], X: Optional[List[Doc]] = None, Y=No
         owner = linear.get_ref("output_layer") if linear.has_ref("output_layer") else linear
         if output_layer.has_dim("nO") and not owner.has_dim("nO"):
             owner.set_dim("nO", output_layer.get_dim("nO"))
-        linear.initialize(X=list(X) if X else None)
+        linear.initialize(X=docs)
     if model.has_ref("meta_embed"):
         # Last, so that the other layers draw the same initial weights from
         # the seeded generators as in a model without metadata.
-        model.get_ref("meta_embed").initialize(X=list(X) if X else None)
+        model.get_ref("meta_embed").initialize(X=docs)
 
 
 def _forward(model: Model[List[Doc], Floats2d], docs: List[Doc], is_train: bool) -> Tuple[Floats2d, Callable]:

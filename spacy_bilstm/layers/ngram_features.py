@@ -75,11 +75,19 @@ def char_ngram_keys(text: str, min_n: int, max_n: int) -> Ints1d:
                 grams.append(padded)
                 break
             grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
-    ids = numpy.asarray([hash_string(gram) for gram in grams], dtype="uint64")
-    # The first 64 bits of murmurhash3's 128-bit digest of each string hash.
-    keys = numpy.ascontiguousarray(_NUMPY_OPS.hash(ids, CHAR_SEED)).view("uint64")[:, 0].copy()
+    keys = hash64(numpy.asarray([hash_string(gram) for gram in grams], dtype="uint64"), CHAR_SEED)
     keys.flags.writeable = False
     return keys
+
+
+def hash64(ids: Ints1d, seed: int) -> Ints1d:
+    """The first 64 bits of murmurhash3's 128-bit digest of each uint64 id.
+
+    ids (Ints1d): Contiguous uint64 ids.
+    seed (int): The hash seed (uint32).
+    RETURNS (Ints1d): uint64 keys, one per id.
+    """
+    return numpy.ascontiguousarray(_NUMPY_OPS.hash(ids, seed)).view("uint64")[:, 0].copy()
 
 
 def NgramFeatures(
@@ -199,9 +207,7 @@ def target_keys(keys: Ints1d, target: str) -> Ints1d:
     target (str): The stance target.
     RETURNS (Ints1d): uint64 keys, one per input key.
     """
-    seed = int(hash_string(target)) % (2**32)
-    hashed = _NUMPY_OPS.hash(numpy.ascontiguousarray(keys, dtype="uint64"), seed)
-    return numpy.ascontiguousarray(hashed).view("uint64")[:, 0].copy()
+    return hash64(keys, int(hash_string(target)) % (2**32))
 
 
 def _count(keys: Ints1d, weights: numpy.ndarray, weighting: str) -> Tuple[Ints1d, numpy.ndarray]:
