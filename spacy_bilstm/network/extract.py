@@ -303,24 +303,29 @@ def _regions(
     return [0] * len(mentions)
 
 
-def _windows(window: Window, mentions: Sequence[Mention], regions: Sequence[int]) -> List[Tuple[str, ...]]:
-    if len(mentions) < 2:
-        return []
+def _groups(window: Window, mentions: Sequence[Mention], regions: Sequence[int]) -> List[List[int]]:
+    # The indices of the mentions that share each window, in document order:
+    # for "tokens", each pair of mentions of two actors close enough; else
+    # the mentions of each region.
     if window.kind == "tokens":
         pairs = []
         for i, first in enumerate(mentions):
-            for second in mentions[i + 1 :]:
-                if second.start - first.start > window.size:
+            for j in range(i + 1, len(mentions)):
+                if mentions[j].start - first.start > window.size:
                     break
-                if first.key != second.key:
-                    pairs.append(
-                        (first.key, second.key) if first.key < second.key else (second.key, first.key)
-                    )
+                if mentions[j].key != first.key:
+                    pairs.append([i, j])
         return pairs
-    grouped: Dict[int, set] = {}
-    for mention, region in zip(mentions, regions):
-        grouped.setdefault(region, set()).add(mention.key)
-    return [tuple(sorted(keys)) for _, keys in sorted(grouped.items()) if len(keys) >= 2]
+    grouped: Dict[int, List[int]] = {}
+    for index, region in enumerate(regions):
+        grouped.setdefault(region, []).append(index)
+    return [members for _, members in sorted(grouped.items())]
+
+
+def _windows(mentions: Sequence[Mention], groups: Sequence[List[int]]) -> List[Tuple[str, ...]]:
+    # The sorted distinct keys of each group with at least two actors.
+    windows = (tuple(sorted({mentions[i].key for i in members})) for members in groups)
+    return [keys for keys in windows if len(keys) >= 2]
 
 
 def _cut(text: str, lo: int, hi: int, first: int, last: int, last_len: int) -> Tuple[int, str]:
@@ -350,10 +355,9 @@ def _cut(text: str, lo: int, hi: int, first: int, last: int, last_len: int) -> T
 def _evidence(
     doc: Doc,
     text: str,
-    window: Window,
     mentions: Sequence[Mention],
     chars: Sequence[int],
-    regions: Sequence[int],
+    groups: Sequence[List[int]],
     starts: List[int],
 ) -> List[Tuple[Tuple[str, ...], int, str]]:
     # The evidence snippets of one Doc (see the module docstring); `starts`
@@ -369,19 +373,6 @@ def _evidence(
         after = bisect_right(starts, mentions[last].start)
         return char_at(begin), char_at(starts[after] if after < len(starts) else n_tokens)
 
-    groups: List[List[int]] = []
-    if window.kind == "tokens":
-        for i, first in enumerate(mentions):
-            for j in range(i + 1, len(mentions)):
-                if mentions[j].start - first.start > window.size:
-                    break
-                if mentions[j].key != first.key:
-                    groups.append([i, j])
-    else:
-        grouped: Dict[int, List[int]] = {}
-        for index, region in enumerate(regions):
-            grouped.setdefault(region, []).append(index)
-        groups = [members for _, members in sorted(grouped.items())]
     found: List[Tuple[Tuple[str, ...], int, str]] = []
     for members in groups:
         keys = tuple(sorted({mentions[i].key for i in members}))
@@ -424,7 +415,7 @@ def comention_windows(doc: Doc, mentions: Sequence[Mention], window: Window) -> 
     chars = [doc[mention.start].idx for mention in mentions]
     text = doc.text if window.kind == "paragraph" else ""
     sentences = window.kind == "sentence" and doc.has_annotation("SENT_START")
-    return _windows(window, mentions, _regions(doc, window, mentions, chars, text, sentences))
+    return _windows(mentions, _groups(window, mentions, _regions(doc, window, mentions, chars, text, sentences)))
 
 
 def doc_stance(doc: Doc, options: ExtractOptions) -> Optional[float]:
@@ -493,9 +484,10 @@ def extract_doc(
         if options.evidence:
             starts = _sentence_starts(doc) if doc.has_annotation("SENT_START") else [0]
         regions = _regions(doc, window, mentions, chars, text or "", sentences, starts)
-        windows = _windows(window, mentions, regions)
+        groups = _groups(window, mentions, regions)
+        windows = _windows(mentions, groups)
         if starts is not None and windows:
-            evidence = _evidence(doc, text or "", window, mentions, chars, regions, starts)
+            evidence = _evidence(doc, text or "", mentions, chars, groups, starts)
     speaker = None
     speaker_text = _meta_text(meta.get(META_SPEAKER))
     if speaker_text:
