@@ -69,3 +69,25 @@ def test_gpu_without_cupy(monkeypatch):
     _hide(monkeypatch, "cupy")
     with pytest.raises(InputError, match=r'--gpu-id needs cupy.*spacy-bilstm\[cuda12x\]'):
         load_pipeline("en_core_web_md", gpu_id=0)
+
+
+@pytest.mark.parametrize("fmt,module,message", [
+    ("parquet", "pyarrow", 'Parquet output needs pyarrow, which is not installed: pip install "spacy-bilstm[ray]"'),
+    ("html", "pyvis", '--formats html needs pyvis, which is not installed: pip install "spacy-bilstm[html]"'),
+])
+def test_network_format_without_its_library_is_one_line_before_any_work(monkeypatch, capsys, tmp_path,
+                                                                         fmt, module, message):
+    from spacy_bilstm.cli import main
+    from benchmarks.synthetic_speeches import build_pipeline, write_jsonl
+
+    model = tmp_path / "model"
+    build_pipeline().to_disk(model)
+    corpus = write_jsonl(tmp_path / "speeches.jsonl", 5, seed=1)
+    _hide(monkeypatch, module, f"{module}.parquet", f"{module}.network")
+    monkeypatch.setattr(sys, "argv", ["spacy-bilstm", "network", str(model), str(corpus), "--out",
+                                      str(tmp_path / "net.gexf"), "--formats", fmt, "--no-progress"])
+    with pytest.raises(SystemExit) as exit:
+        main()
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "speeches.jsonl"]  # nothing written

@@ -183,10 +183,10 @@ def network_command(
     fields = FieldMap(text_field, id_field, date_field, speaker_field, _split(meta_fields))
     is_docbin = input_path.suffix.lower() == ".spacy"
     # Before anything is written: a missing extra is one line, no checkpoint.
+    from ..network.export import require_formats
     from ..optional import require
 
-    if "html" in chosen:
-        require("pyvis.network", extra="html", purpose="--formats html")
+    require_formats(chosen)
     if backend == Backend.ray:
         require("ray", extra="ray", purpose="--backend ray")
         require("pyarrow", extra="ray", purpose="--backend ray")

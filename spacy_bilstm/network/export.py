@@ -44,6 +44,26 @@ from ..errors import InputError
 from ..io import atomic_directory, atomic_open, atomic_path
 
 FORMATS = ("gexf", "graphml", "csv", "json", "parquet", "png", "html")
+# The optional modules a format needs: (module, extra that installs it, what
+# needs it), checked before a run starts so that a missing extra is one line
+# and not a failure after the whole extraction.
+FORMAT_NEEDS: Dict[str, Tuple[Tuple[str, str, str], ...]] = {
+    "parquet": (("pyarrow", "ray", "Parquet output"), ("pyarrow.parquet", "ray", "Parquet output")),
+    "html": (("pyvis.network", "html", "--formats html"),),
+}
+
+
+def require_formats(formats: Iterable[str]) -> None:
+    """Import what the chosen formats need, or raise the one-line InputError
+    that names the extra to install.
+
+    formats (Iterable[str]): Some of `FORMATS`.
+    """
+    from ..optional import require
+
+    for name in formats:
+        for module, extra, purpose in FORMAT_NEEDS.get(name, ()):
+            require(module, extra=extra, purpose=purpose)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _XML_ILLEGAL = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _PLAIN = (int, float, bool)
@@ -160,8 +180,7 @@ def write_parquet(graph: nx.Graph, directory: Union[str, Path]) -> None:
     """
     from ..optional import require
 
-    pa = require("pyarrow", extra="ray", purpose="Parquet output")
-    pq = require("pyarrow.parquet", extra="ray", purpose="Parquet output")
+    pa, pq = (require(module, extra=extra, purpose=purpose) for module, extra, purpose in FORMAT_NEEDS["parquet"])
     nodes = [{"id": node, **data} for node, data in graph.nodes(data=True)]
     edges = [{"source": u, "target": v, **data} for u, v, data in graph.edges(data=True)]
     with atomic_directory(directory) as tmp:

@@ -409,9 +409,11 @@ def render_html(graph: nx.Graph, title: str = "Actor network", max_nodes: int = 
     RAISES (InputError): If pyvis is not installed.
     RETURNS (str): One self-contained HTML document.
     """
+    from .export import FORMAT_NEEDS
     from ..optional import require
 
-    pyvis_network = require("pyvis.network", extra="html", purpose="--formats html")
+    ((module, extra, purpose),) = FORMAT_NEEDS["html"]
+    pyvis_network = require(module, extra=extra, purpose=purpose)
     data = page_data(graph, max_nodes)
     net = pyvis_network.Network(
         height="100vh", width="100%", directed=data["directed"], cdn_resources="in_line", heading=""
