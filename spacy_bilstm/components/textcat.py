@@ -213,9 +213,15 @@ class LSTMTextCategorizer(LabelledPipe):
         positive_label (Optional[str]): For two exclusive classes, the label
             whose F-score is `cats_score` (otherwise the macro F-score).
         """
-        # Read by `_check_labels`, before any label is set.
+        # Read by `_check_labels`, before any label is set; a failed
+        # initialize leaves the setting as it was.
+        previous = self.cfg.get("positive_label")
         self.cfg["positive_label"] = positive_label
-        super().initialize(get_examples, nlp=nlp, labels=labels)
+        try:
+            super().initialize(get_examples, nlp=nlp, labels=labels)
+        except Exception:
+            self.cfg["positive_label"] = previous
+            raise
 
     def _check_training_data(self, get_examples: Callable[[], Iterable[Example]]) -> None:
         self._validate_categories(get_examples())
