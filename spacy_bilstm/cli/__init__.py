@@ -22,7 +22,7 @@ app = typer.Typer(
 def _register_commands() -> None:
     # Imported here so that `import spacy_bilstm.cli` stays cheap and a broken
     # optional dependency of one command cannot break the others.
-    from . import convert, crossval, data, evaluate, network, report, vectors  # noqa: F401
+    from . import char_lm, convert, crossval, data, evaluate, network, report, vectors  # noqa: F401
 
 
 def main() -> None:

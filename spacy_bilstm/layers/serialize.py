@@ -28,6 +28,7 @@ def load_torch_state(
     *,
     build: Optional[Callable[[int], Any]] = None,
     width_key: Optional[str] = None,
+    build_from_state: Optional[Callable[[dict], Any]] = None,
 ) -> Any:
     """Load weights saved by `save_torch_state` into `module`, safely.
 
@@ -38,6 +39,8 @@ def load_torch_state(
     build (Optional[Callable[[int], torch.nn.Module]]): Builds the module
         for an input width, when `module` is None.
     width_key (Optional[str]): The state entry whose last axis is that width.
+    build_from_state (Optional[Callable[[dict], torch.nn.Module]]): Instead
+        of `build`: builds the module from the saved state's shapes.
     RETURNS (Optional[torch.nn.Module]): The module, on `device` (None if
         none was built and the saved state is empty).
     RAISES (ModelLoadError): The data is not a plain tensor state dict, is
@@ -59,6 +62,11 @@ def load_torch_state(
     if module is None:
         if not state:
             return None
+        if build_from_state is not None:
+            try:
+                return build_from_state(state).to(device)
+            except (KeyError, RuntimeError) as err:
+                raise ModelLoadError(f"Saved torch weights do not fit this model: {err}") from None
         if build is None or width_key not in state:
             raise ModelLoadError(f"Saved torch weights have no {width_key!r} to read the input width from.")
         module = build(int(state[width_key].shape[-1]))

@@ -25,9 +25,11 @@ def build_word_char_embed_v2(
     char_window: int = 3,
     char_max_bytes: int = 20,
     word_dropout: float = 0.0,
+    char_lm: Optional[Model[List[Doc], List[Floats2d]]] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """Embed each token from hashed lexical attributes, optional static
-    vectors, and the bytes of its text.
+    vectors, the bytes of its text, and optionally contextual features from
+    pretrained character language models.
 
     The word part is spaCy's `MultiHashEmbed`: the NORM, PREFIX, SUFFIX and
     SHAPE hash embeddings mixed to `width`. The static vectors, if given
@@ -51,12 +53,16 @@ def build_word_char_embed_v2(
         model learns to use spelling, context and the pretrained vectors for
         unseen names. The static vectors are not dropped: an unseen word
         still has its pretrained vector.
+    char_lm (Optional[Model[List[Doc], List[Floats2d]]]): Contextual token
+        features, e.g. `spacy_bilstm.CharLMEmbed.v1` (frozen language models
+        pretrained on raw in-domain text), concatenated; None: none.
     RETURNS (Model[List[Doc], List[Floats2d]]): Width `width + char_width`,
-        plus the static vectors' width.
+        plus the static vectors' and the language models' widths.
     """
-    return _word_char_embed(
+    embed = _word_char_embed(
         width, attrs, rows, False, static_vectors, char_width, char_byte_width, char_window, char_max_bytes, word_dropout
     )
+    return concatenate(embed, char_lm) if char_lm is not None else embed
 
 
 @registry.architectures("spacy_bilstm.WordCharEmbed.v1")
