@@ -19,6 +19,13 @@ Every system reads the same gold tokens.
 
     python benchmarks/bench_political.py --budget 480 --seeds 0 1 2 --jobs 2
     python benchmarks/bench_political.py --systems bilstm_ner-mixed --vectors floret --section political_ablation_floret
+    python benchmarks/bench_political.py --vectors floret --char-lm parliament --section political_char_lm
+
+With `--char-lm parliament`, the bilstm_ner systems also read contextual
+features from character language models pretrained on the raw news and
+parliamentary text (`spacy-bilstm char-lm`, test debates left out;
+`spacy_bilstm.CharLMEmbed.v1`). spaCy's `ner` has no such input; both get
+the same vectors and the same data.
 
 It writes the table, per-label F1 and an error analysis (the ten most
 frequent error patterns of bilstm_ner-news and bilstm_ner-mixed on the
@@ -118,7 +125,24 @@ def prepare_vectors(work: Path, kind: str) -> str:
     return str(out)
 
 
-def system_config(system: str, vectors: str, weights: Optional[Dict[str, float]], overrides: tuple):
+def prepare_char_lm(work: Path, kind: str) -> str:
+    """The character language models for `--char-lm parliament`: trained here,
+    with the command's defaults, on the raw news and parliamentary text
+    (the test split's debates left out), unless already there."""
+    if kind == "none":
+        return ""
+    out = work / "char_lm_parliament.pt"
+    if not out.exists():
+        subprocess.run(
+            [sys.executable, "-m", "spacy_bilstm", "char-lm", str(require_shared("data")), str(out),
+             "--exclude-debates", str(PARLIAMENT / "test.jsonl")],
+            check=True,
+        )
+    return str(out)
+
+
+def system_config(system: str, vectors: str, weights: Optional[Dict[str, float]], overrides: tuple,
+                  char_lm: str = ""):
     """The training config of a system, as spaCy would load it."""
     from spacy.cli.init_config import init_config
     from thinc.api import Config
@@ -135,6 +159,8 @@ def system_config(system: str, vectors: str, weights: Optional[Dict[str, float]]
             if vectors
             else None
         )
+        if char_lm:
+            tok2vec["char_lm"] = {"@layers": "spacy_bilstm.CharLMEmbed.v1", "path": char_lm}
         apply_overrides(config, overrides)
     else:
         config = init_config(lang="en", pipeline=["ner"], optimize="efficiency", gpu=False)
@@ -273,7 +299,7 @@ def silver_corpus(nlp, data: Dict, out: Path, threshold: float, limit: int) -> D
 
 def train_and_score(system: str, data: Dict, budget: float, eval_every: float, out: Path, seed: int,
                     vectors: str, weights: Optional[Dict[str, float]], overrides: tuple,
-                    self_train: float = 0.0) -> None:
+                    self_train: float = 0.0, char_lm: str = "") -> None:
     """Child process: train for `budget` CPU seconds, keep the best dev
     checkpoint, score it on every test set; write the result to `out`.
 
@@ -290,7 +316,7 @@ def train_and_score(system: str, data: Dict, budget: float, eval_every: float, o
 
     torch.set_num_threads(1)
     model, kind = system.split("-")
-    config = system_config(system, vectors, weights, overrides)
+    config = system_config(system, vectors, weights, overrides, char_lm if model == "bilstm_ner" else "")
     config["paths"]["train"] = str(data["conll_train"])
     config["paths"]["dev"] = str(data["parliament_dev"] if kind == "mixed" else data["conll_dev"])
     if kind == "mixed":
@@ -334,6 +360,7 @@ def train_and_score(system: str, data: Dict, budget: float, eval_every: float, o
     result = {
         "system": system + ("+self-training" if self_train else ""), "seed": seed,
         "vectors": Path(vectors).name if vectors else "",
+        "char_lm": Path(char_lm).name if char_lm and model == "bilstm_ner" else "",
         "weights": dict(config["corpora"]["train"].get("weights", {})) if kind == "mixed" else {},
         "overrides": list(overrides), "budget_s": budget, "train_s": round(trainer.trained, 1), "steps": trainer.steps,
         "epochs": trainer.epochs, "best_dev_f": trainer.best_f, "test": scores, "curve": trainer.curve,
@@ -421,13 +448,13 @@ def render(results: List[Dict], pretrained: Optional[Dict], budget: float, jobs:
         "News systems keep their best checkpoint on CoNLL dev, mixed ones on the parliamentary dev. "
         "Entity-level F1 (spaCy's scorer) on the gold tokens.",
         "",
-        "| system | vectors | steps | parliament F1 | CoNLL F1 | WNUT-17 F1 | parliament P | parliament R | parliament F1 by seed |",
+        "| system | vectors (+ char LM) | steps | parliament F1 | CoNLL F1 | WNUT-17 F1 | parliament P | parliament R | parliament F1 by seed |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for system in systems:
         runs = [r for r in results if r["system"] == system]
         lines.append(
-            f"| {system} | {runs[0]['vectors'] or 'none'} | {statistics.mean(r['steps'] for r in runs):,.0f} | "
+            f"| {system} | {runs[0]['vectors'] or 'none'}{' + char LM' if runs[0].get('char_lm') else ''} | {statistics.mean(r['steps'] for r in runs):,.0f} | "
             + " | ".join(f"**{_mean_std([r['test'][t]['f'] for r in runs])}**" if t == "parliament" else _mean_std([r['test'][t]['f'] for r in runs]) for t in TEST_SETS)
             + f" | {_mean_std([r['test']['parliament']['p'] for r in runs])} | {_mean_std([r['test']['parliament']['r'] for r in runs])} | "
             + " / ".join(f"{100 * r['test']['parliament']['f']:.2f} (seed {r['seed']})" for r in runs)
@@ -522,6 +549,9 @@ def main() -> None:
     parser.add_argument("--systems", nargs="*", default=SYSTEMS, choices=SYSTEMS)
     parser.add_argument("--vectors", choices=["none", "glove", "floret"], default="none",
                         help="static vectors for every system: GloVe 50d, or floret trained on news + parliament text")
+    parser.add_argument("--char-lm", choices=["none", "parliament"], default="none",
+                        help="bilstm_ner also reads character language models pretrained on news + parliament text")
+    parser.add_argument("--char-lm-path", default="", help=argparse.SUPPRESS)
     parser.add_argument("--weights", default="", metavar="NEWS:PARLIAMENT",
                         help="sampling weights of the mixed systems (default: the political config's)")
     parser.add_argument("--set", nargs="*", default=[], metavar="PATH=JSON", help="config overrides for bilstm_ner")
@@ -558,15 +588,17 @@ def main() -> None:
         else:
             self_train = args.self_train if args.child[0] == "bilstm_ner-mixed" else 0.0
             train_and_score(args.child[0], data, args.budget, args.eval_every, Path(args.child[1]), args.seed,
-                            args.vectors_path, weights, tuple(args.set), self_train)
+                            args.vectors_path, weights, tuple(args.set), self_train, args.char_lm_path)
         return
     vectors = prepare_vectors(WORK, args.vectors)
+    char_lm = prepare_char_lm(WORK, args.char_lm)
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     # hash() of strings is salted per process: name the overrides with a stable digest.
     digest = hashlib.sha1(" ".join(args.set).encode("utf8")).hexdigest()[:10] if args.set else "base"
     # The budget is part of the name, so that --reuse never mixes runs of different lengths.
     tag = (f"{args.vectors}_{args.weights.replace(':', 'to') or 'cfg'}_{digest}_b{args.budget:g}"
-           + (f"_self{args.self_train}" if args.self_train else ""))
+           + (f"_self{args.self_train}" if args.self_train else "")
+           + ("_charlm" if char_lm else ""))
     jobs = []
     if not args.no_pretrained:
         jobs.append(("en_core_web_md-3.8.0", None, WORK / "political_en_core_web_md.json"))
@@ -580,7 +612,8 @@ def main() -> None:
             continue
         cmd = [sys.executable, __file__, "--child", system, str(out), "--budget", str(args.budget),
                "--eval-every", str(args.eval_every), "--seed", str(seed or 0), "--vectors-path", vectors,
-               "--weights", args.weights, "--self-train", str(args.self_train), "--set", *args.set]
+               "--weights", args.weights, "--self-train", str(args.self_train), "--char-lm-path", char_lm,
+               "--set", *args.set]
         print(f"== {system} seed {seed}", flush=True)
         running.append((system, subprocess.Popen(cmd, env=env)))
         wait_for(running, args.jobs - 1)

@@ -89,12 +89,13 @@ def train_char_lm(
         )
     model = BiCharLanguageModel(settings.embed_width, settings.hidden_width)
     report = CharLMReport(train_bytes=len(ids) - n_valid, valid_bytes=n_valid)
-    for name, lm, stream in (
-        ("forward", model.forward_lm, ids),
-        ("backward", model.backward_lm, ids.flip(0)),
+    # The same held-out text for both directions (the backward model reads it reversed).
+    train_ids, valid_ids = ids[:-n_valid], ids[-n_valid:]
+    for name, lm, train, valid in (
+        ("forward", model.forward_lm, train_ids, valid_ids),
+        ("backward", model.backward_lm, train_ids.flip(0), valid_ids.flip(0)),
     ):
         began = time.perf_counter()
-        train, valid = stream[:-n_valid], stream[-n_valid:]
         report.steps[name] = _train_direction(lm, train, settings, name, progress)
         report.valid_bits_per_byte[name] = _bits_per_byte(lm, valid, settings.window)
         report.seconds[name] = time.perf_counter() - began

@@ -240,3 +240,25 @@ def test_command_trains_and_writes_a_loadable_file(tmp_path):
     )
     assert missing.returncode == 2
     assert "nowhere" in missing.stderr and "not a directory" in missing.stderr
+
+
+def test_dropout_zeroes_features_only_while_training(tiny_lm_path):
+    from spacy_bilstm.layers.char_lm import CharLMEmbed
+
+    nlp = _trained(tiny_lm_path, steps=0)
+    plain = nlp.get_pipe("bilstm_ner").model.get_ref("tok2vec").layers[-1]
+    layer = CharLMEmbed(dropout=0.5)
+    layer.shims[0]._model = plain.shims[0]._model
+    layer.initialize()
+    docs = [nlp.make_doc("The European Commission told Parliament in Brussels today .")]
+    (kept,), _ = plain(docs, is_train=False)
+    (predicted,), _ = layer(docs, is_train=False)
+    numpy.testing.assert_allclose(predicted, kept, atol=1e-6)
+    (dropped,), _ = layer(docs, is_train=True)
+    zeroed = dropped == 0
+    assert 0.35 < zeroed.mean() < 0.65
+    numpy.testing.assert_allclose(dropped[~zeroed], 2 * kept[~zeroed], rtol=1e-5)
+    # The second call reads the cache, which must hold the undropped features.
+    (again,), _ = layer(docs, is_train=True)
+    assert not numpy.array_equal(again == 0, zeroed)
+    numpy.testing.assert_allclose(again[again != 0], 2 * kept[again != 0], rtol=1e-5)

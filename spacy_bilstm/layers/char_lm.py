@@ -64,13 +64,17 @@ MAX_PADDED_BYTES = 1 << 15
 
 @registry.layers("spacy_bilstm.CharLMEmbed.v1")
 def CharLMEmbed(
-    path: Optional[Union[str, Path]] = None, cache_tokens: int = 300_000
+    path: Optional[Union[str, Path]] = None, dropout: float = 0.0, cache_tokens: int = 300_000
 ) -> Model[List[Doc], List[Floats2d]]:
     """Token features from frozen forward and backward character language models.
 
     path (Optional[Union[str, Path]]): The file `spacy-bilstm char-lm` wrote,
         read in `initialize`. May be null in a config used only to load a
         trained pipeline, whose weights hold the models.
+    dropout (float): While training, the rate at which feature values are
+        zeroed (and the rest scaled up). The features are fixed and spell
+        out each word, so without it the tagger can memorise its training
+        sentences through them.
     cache_tokens (int): While training, keep the features of up to this many
         tokens' sentences, so that later epochs need not recompute them
         (0: no cache).
@@ -87,7 +91,7 @@ def CharLMEmbed(
         init=partial(_init, path=path),
         shims=[shim],
         dims={"nO": None},
-        attrs={"cache_tokens": cache_tokens},
+        attrs={"cache_tokens": cache_tokens, "dropout": dropout},
     )
 
 
@@ -167,6 +171,10 @@ def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats
         if indices:
             array[model.ops.asarray1i(indices)] = found
         Y.append(array)
+    rate = model.attrs["dropout"]
+    if is_train and rate > 0.0:
+        # New arrays, never the cached ones.
+        Y = [y * model.ops.get_dropout_mask(y.shape, rate) for y in Y]
 
     def backprop(dY: List[Floats2d]) -> List[Doc]:
         # Frozen: no gradient flows into the language models.
