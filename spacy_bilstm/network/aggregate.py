@@ -29,12 +29,19 @@ speaker]. The K smallest of a union are among the K smallest of its parts,
 so merging aggregates, summing Ray rows (which keeps distinct rows) or
 reading checkpoint parts keeps exactly the snippets one pass over the corpus
 would; memory holds at most K snippets per pair.
+
+Window and said rows are per document, so they grow with the corpus; every
+other kind is bounded by the number of actors and pairs. An aggregate made
+with ``spill=True`` (the backends' running totals) moves them to disk (see
+`spill.py`) whenever more than `SPILL_ROWS` are in memory, and reads them
+back, summed, through `window_items` and `said_items`: its memory stays flat
+however many documents it counts.
 """
 
 from bisect import insort
 from collections import Counter
 from sys import intern
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from spacy.tokens import Doc
 
@@ -47,20 +54,27 @@ from .extract import (
     evidence_rank,
     extract_doc,
 )
+from .spill import DocRows
 
 ROW_FIELDS: Tuple[str, ...] = ("kind", "a", "b", "c", "d", "count", "stance", "stance_n")
 Row = Tuple[str, str, str, str, str, int, float, int]
 # (rank, info, text): see the module docstring.
 Snippet = Tuple[str, str, str]
+# Window and said rows a spilling aggregate holds in memory before it moves
+# them to disk (a few MiB; one executemany per batch keeps the cost small).
+SPILL_ROWS = 20_000
 
 
 class Aggregate:
     """Summed contributions of many Docs; merging is exact and order-free.
 
     mentions (Counter): (key, text, label) → mentions.
-    windows (Counter): (joined keys, doc id, date) → windows.
+    windows (Counter): (joined keys, doc id, date) → windows (with
+        ``spill=True``, only those not yet on disk: read `window_items`).
     speaker_names (Counter): (speaker key, text) → documents.
-    said (Dict): (speaker key, actor key, doc id, date) → (mentions, stance sum, stance docs).
+    said (Dict): (speaker key, actor key, doc id, date) → (mentions, stance
+        sum, stance docs) (with ``spill=True``, only those not yet on disk:
+        read `said_items`).
     speaker_meta (Counter): (speaker key, field, value) → documents.
     stats (Counter): docs, entities, mentions, dropped_label, dropped_empty,
         control_chars_removed, docs_without_sentences (see `DocExtraction`).
@@ -69,7 +83,13 @@ class Aggregate:
     limit (int): Snippets kept per pair (`ExtractOptions.evidence`).
     """
 
-    def __init__(self, evidence: int = DEFAULT_EVIDENCE) -> None:
+    def __init__(self, evidence: int = DEFAULT_EVIDENCE, spill: bool = False) -> None:
+        """Initialize an empty aggregate.
+
+        evidence (int): Snippets to keep per pair.
+        spill (bool): Keep window and said rows on disk once there are more
+            than `SPILL_ROWS` in memory (see the module docstring).
+        """
         self.mentions: Counter = Counter()
         self.windows: Counter = Counter()
         self.speaker_names: Counter = Counter()
@@ -78,6 +98,7 @@ class Aggregate:
         self.stats: Counter = Counter()
         self.evidence: Dict[str, List[Snippet]] = {}
         self.limit = evidence
+        self._store: Optional[DocRows] = DocRows() if spill else None
 
     @property
     def n_docs(self) -> int:
@@ -88,6 +109,9 @@ class Aggregate:
 
         extraction (DocExtraction): From `extract_doc`.
         """
+        # Before this document's rows, so that a spilling aggregate holds at
+        # most SPILL_ROWS and one document's.
+        self._bound()
         # dict.get instead of Counter's `+=`: a new key would call the Python
         # method Counter.__missing__, and most window and said keys are new.
         doc_id, date = extraction.doc_id, extraction.date
@@ -161,19 +185,63 @@ class Aggregate:
         else:
             self.said[key] = (current[0] + mentions, current[1] + stance, current[2] + stance_n)
 
+    def _bound(self) -> None:
+        if self._store is not None and len(self.windows) + len(self.said) > SPILL_ROWS:
+            self._spill()
+
+    def _spill(self) -> None:
+        assert self._store is not None
+        self._store.append("windows", ((key, (n,)) for key, n in self.windows.items()))
+        self._store.append("said", self.said.items())
+        self.windows = Counter()
+        self.said = {}
+
+    def window_items(self) -> Iterator[Tuple[Tuple[str, str, str], int]]:
+        """Every window row, in memory or on disk, each key once, sorted by
+        document (id, date), then by joined keys.
+
+        YIELDS (Tuple[Tuple[str, str, str], int]): ((joined keys, doc id, date), windows).
+        """
+        if self._store is None:
+            yield from sorted(self.windows.items(), key=lambda item: (item[0][1], item[0][2], item[0][0]))
+            return
+        self._spill()
+        for key, (n,) in self._store.summed("windows", ("b", "c", "a")):
+            yield key, n  # type: ignore[misc]
+
+    def said_items(self) -> Iterator[Tuple[Tuple[str, str, str, str], Tuple[int, float, int]]]:
+        """Every said row, in memory or on disk, each key once, sorted by
+        document (id, date) and then by (speaker key, actor key), so that a
+        document's rows come together.
+
+        YIELDS (Tuple[Tuple[str, str, str, str], Tuple[int, float, int]]):
+            ((speaker key, actor key, doc id, date), (mentions, stance sum, stance docs)).
+        """
+        if self._store is None:
+            yield from sorted(self.said.items(), key=lambda item: (item[0][2], item[0][3], item[0][:2]))
+            return
+        self._spill()
+        yield from self._store.summed("said", ("c", "d", "a", "b"))  # type: ignore[misc]
+
     def merge(self, other: "Aggregate") -> None:
         """Add another aggregate's counts to this one."""
         self.mentions.update(other.mentions)
-        self.windows.update(other.windows)
         self.speaker_names.update(other.speaker_names)
         self.speaker_meta.update(other.speaker_meta)
         self.stats.update(other.stats)
-        for key, (mentions, stance, stance_n) in other.said.items():
+        # The order in which keys are added does not matter here (each is
+        # added once): read a spilled aggregate, but do not sort one in memory.
+        spilled = other._store is not None
+        windows = self.windows
+        for key, n in other.window_items() if spilled else other.windows.items():
+            windows[key] = windows.get(key, 0) + n
+        for key, (mentions, stance, stance_n) in other.said_items() if spilled else other.said.items():
             self._add_said(key, mentions, stance, stance_n)
         if self.limit:
             for pair, snippets in other.evidence.items():
                 for snippet in snippets:
                     self._keep(pair, snippet)
+        self._bound()
 
     def to_rows(self, sort: bool = True) -> List[Row]:
         """The flat rows (see the module docstring).
@@ -183,10 +251,10 @@ class Aggregate:
         """
         rows: List[Row] = []
         rows.extend(("mention", k, t, label, "", n, 0.0, 0) for (k, t, label), n in self.mentions.items())
-        rows.extend(("window", w, doc, date, "", n, 0.0, 0) for (w, doc, date), n in self.windows.items())
+        rows.extend(("window", w, doc, date, "", n, 0.0, 0) for (w, doc, date), n in self.window_items())
         rows.extend(("speaker", s, t, "", "", n, 0.0, 0) for (s, t), n in self.speaker_names.items())
         rows.extend(
-            ("said", s, a, doc, date, m, st, sn) for (s, a, doc, date), (m, st, sn) in self.said.items()
+            ("said", s, a, doc, date, m, st, sn) for (s, a, doc, date), (m, st, sn) in self.said_items()
         )
         rows.extend(("smeta", s, f, v, "", n, 0.0, 0) for (s, f, v), n in self.speaker_meta.items())
         rows.extend(("stat", name, "", "", "", n, 0.0, 0) for name, n in self.stats.items())
@@ -225,11 +293,15 @@ class Aggregate:
                     self._keep(a, (b, c, d))
             else:
                 raise ValueError(f"unknown row kind {kind!r}")
+        self._bound()
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Row], evidence: int = DEFAULT_EVIDENCE) -> "Aggregate":
-        """An aggregate holding the given rows (and `evidence` snippets per pair)."""
-        aggregate = cls(evidence)
+    def from_rows(
+        cls, rows: Iterable[Row], evidence: int = DEFAULT_EVIDENCE, spill: bool = False
+    ) -> "Aggregate":
+        """An aggregate holding the given rows (and `evidence` snippets per pair;
+        per-document rows on disk if `spill`)."""
+        aggregate = cls(evidence, spill)
         aggregate.add_rows(rows)
         return aggregate
 

@@ -170,9 +170,9 @@ class Checkpoint:
         """The counts saved so far (all listed parts).
 
         evidence (int): Snippets to keep per pair (`ExtractOptions.evidence`).
-        RETURNS (Aggregate): Their sum.
+        RETURNS (Aggregate): Their sum, per-document rows on disk (``spill=True``).
         """
-        aggregate = Aggregate(evidence)
+        aggregate = Aggregate(evidence, spill=True)
         for name in self.state["parts"]:
             aggregate.add_rows(read_rows(self.directory / name))
         return aggregate

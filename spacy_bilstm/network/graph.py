@@ -28,6 +28,8 @@ aggregates are equal in every attribute, statistics included.
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import groupby
+from sys import intern
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import networkx as nx
@@ -104,13 +106,15 @@ class Network:
         )
 
 
-def _documents(docs: set, dates: set) -> Dict[str, Any]:
-    # Sets, not a map id → date: ids given by users may repeat with different
-    # dates, and a map would keep whichever came last.
+def _documents(docs: List[str], dates: set) -> Dict[str, Any]:
+    # The ids come sorted and distinct (the rows are read in document order,
+    # so a list suffices: a set per edge would take several times the memory).
+    # Dates are a set, not a map id → date: ids given by users may repeat with
+    # different dates, and a map would keep whichever came last.
     dates = sorted(date for date in dates if date)
     return {
         "n_docs": len(docs),
-        "doc_ids": sorted(docs),
+        "doc_ids": docs,
         "dates": dates,
         "first_date": dates[0] if dates else "",
         "last_date": dates[-1] if dates else "",
@@ -168,14 +172,20 @@ def build_network(
     kept = {key for key, count in mentions.items() if count >= graph_options.min_mentions}
 
     weights: Counter = Counter()
-    evidence: Dict[Tuple[str, str], Tuple[set, set]] = defaultdict(lambda: (set(), set()))
-    for (joined, doc_id, date), count in aggregate.windows.items():
+    documents: Dict[Tuple[str, str], Tuple[List[str], set]] = defaultdict(lambda: ([], set()))
+    last = ""
+    for (joined, doc_id, date), count in aggregate.window_items():
         keys = sorted({to_canonical[key] for key in joined.split(KEY_SEPARATOR)} & kept)
+        # Rows read from disk bring new strings: share one per document (the
+        # rows come in document order) and per date among the edges' lists.
+        last = doc_id = last if doc_id == last else doc_id
+        date = intern(date)
         for i, first in enumerate(keys):
             for second in keys[i + 1 :]:
                 weights[first, second] += count
-                docs, dates = evidence[first, second]
-                docs.add(doc_id)
+                docs, dates = documents[first, second]
+                if not docs or docs[-1] != doc_id:
+                    docs.append(doc_id)
                 dates.add(date)
 
     snippets: Dict[Tuple[str, str], List[Snippet]] = defaultdict(list)
@@ -195,9 +205,12 @@ def build_network(
         )
     edges = []
     for (first, second), weight in weights.items():
+        # Popped: each pair's date set is freed once its edge has its lists,
+        # before the speaker graph makes its own.
+        docs, dates = documents.pop((first, second))
         if weight >= graph_options.min_count:
             source, target = sorted((names[first], names[second]))
-            attrs = {"weight": weight, **_documents(*evidence[first, second])}
+            attrs = {"weight": weight, **_documents(docs, dates)}
             if options.evidence:
                 attrs["evidence"] = _snippets(snippets.get((first, second), ()), options.evidence)
             edges.append((source, target, attrs))
@@ -234,30 +247,39 @@ def _speaker_graph(
         key: names[key] if key in names else display_name(key, written)
         for key, written in speaker_written.items()
     }
-    # One record per (speaker, actor, document): mentions add up; the
-    # document's stance is the same for every key that became this actor,
-    # so it is taken once (from the alphabetically first key).
-    per_doc: Dict[Tuple[str, str, str, str], List] = {}
-    for (speaker, actor, doc_id, date), (count, stance, stance_n) in sorted(aggregate.said.items()):
-        target = to_canonical[actor]
-        if target not in kept:
-            continue
-        key = (to_canonical.get(speaker, speaker), target, doc_id, date)
-        record = per_doc.get(key)
-        if record is None:
-            per_doc[key] = [count, stance, stance_n]
-        else:
-            record[0] += count
+    # The said rows come one document (id, date) at a time, so only one
+    # document's records are held; each edge adds its documents' stances in
+    # (id, date) order, the same order whether the rows were on disk or not.
     edges: Dict[Tuple[str, str], Dict[str, Any]] = {}
-    for (speaker, actor, doc_id, date), (count, stance, stance_n) in sorted(per_doc.items()):
-        edge = edges.setdefault(
-            (speaker, actor), {"mentions": 0, "stance": 0.0, "stance_n": 0, "docs": set(), "dates": set()}
-        )
-        edge["mentions"] += count
-        edge["stance"] += stance
-        edge["stance_n"] += stance_n
-        edge["docs"].add(doc_id)
-        edge["dates"].add(date)
+    last = ""
+    for (doc_id, date), rows in groupby(aggregate.said_items(), key=lambda item: item[0][2:]):
+        # One string per document and per date, as for the co-mention edges.
+        last = doc_id = last if doc_id == last else doc_id
+        date = intern(date)
+        # One record per (speaker, actor) in the document: mentions add up;
+        # the document's stance is the same for every key that became this
+        # actor, so it is taken once (from the alphabetically first key).
+        per_doc: Dict[Tuple[str, str], List] = {}
+        for (speaker, actor, _, _), (count, stance, stance_n) in rows:
+            target = to_canonical[actor]
+            if target not in kept:
+                continue
+            key = (to_canonical.get(speaker, speaker), target)
+            record = per_doc.get(key)
+            if record is None:
+                per_doc[key] = [count, stance, stance_n]
+            else:
+                record[0] += count
+        for key, (count, stance, stance_n) in per_doc.items():
+            edge = edges.get(key)
+            if edge is None:
+                edge = edges[key] = {"mentions": 0, "stance": 0.0, "stance_n": 0, "docs": [], "dates": set()}
+            edge["mentions"] += count
+            edge["stance"] += stance
+            edge["stance_n"] += stance_n
+            if not edge["docs"] or edge["docs"][-1] != doc_id:
+                edge["docs"].append(doc_id)
+            edge["dates"].add(date)
 
     graph = nx.DiGraph()
     documents: Counter = Counter()
@@ -287,7 +309,7 @@ def _speaker_graph(
             mentions=mentions[key],
         )
     rows = []
-    for (speaker, actor), edge in edges.items():
+    for (speaker, actor), edge in sorted(edges.items()):
         weight = len(edge["docs"])
         if weight < graph_options.min_count:
             continue

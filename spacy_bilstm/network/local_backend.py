@@ -2,8 +2,11 @@
 
 Records are read lazily, Docs are reduced to counts as they leave the
 pipeline and then dropped, so memory holds the counts, never the corpus.
-With a `Checkpoint`, the counts added since the last save are written every
-`checkpoint_every` records, with the position after the last record counted.
+Every `checkpoint_every` records the counts added since are merged into the
+running total, which keeps its per-document rows on disk (``spill=True``,
+see `Aggregate`), so memory stays flat however long the input; with a
+`Checkpoint`, they are also written to it, with the position after the last
+record counted.
 """
 
 import time
@@ -64,7 +67,8 @@ class _Progress:
     def counted(self, n_records: int, position: Position) -> None:
         self.since += 1
         self.bar.update(n_records)
-        if self.checkpoint is not None and self.since >= self.every:
+        # With or without a checkpoint: the delta holds per-document rows in memory.
+        if self.since >= self.every:
             self.flush(position)
 
     def flush(self, position: Position) -> None:
@@ -82,7 +86,7 @@ def _start(
         report = checkpoint.report or RecordReport(skip_invalid=skip_invalid)
         position = Position(**checkpoint.position) if checkpoint.position else Position()
         return checkpoint.load_aggregate(evidence), report, position
-    return Aggregate(evidence), RecordReport(skip_invalid=skip_invalid), Position()
+    return Aggregate(evidence, spill=True), RecordReport(skip_invalid=skip_invalid), Position()
 
 
 def run_jsonl(

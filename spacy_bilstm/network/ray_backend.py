@@ -239,7 +239,8 @@ class RowSink:
     """
 
     def __init__(self, skip_invalid: bool, evidence: int = DEFAULT_EVIDENCE) -> None:
-        self.aggregate = Aggregate(evidence)
+        # Per-document rows go to disk: the driver's memory does not grow with the corpus.
+        self.aggregate = Aggregate(evidence, spill=True)
         self.report = RecordReport(skip_invalid=skip_invalid)
         self.errors: List[Row] = []
         self.examples: Dict[str, List[Tuple[str, str]]] = {}
