@@ -216,6 +216,33 @@ def test_an_edge_shows_evidence_naming_both_actors(browser, pages):
         page.close()
 
 
+def test_a_speaker_edge_shows_sentences_naming_the_actor(browser, pages):
+    page = Page(browser, pages / "graph.speakers.html")
+    try:
+        edges = page.page.evaluate(
+            """() => edges.get().filter(e => e.evidence.length).map(e => ({
+                speaker: nodes.get(e.from).name, actor: nodes.get(e.to).name,
+                weight: e.details.weight, evidence: e.evidence}))"""
+        )
+        edges.sort(key=lambda edge: (-edge["weight"], edge["speaker"], edge["actor"]))
+        assert edges
+        for edge in edges[:15]:
+            if page.click_edge(edge["speaker"], edge["actor"]):
+                break
+            page.page.mouse.click(5, 5)
+        else:
+            pytest.fail("no speaker edge could be clicked")
+        quotes = page.page.eval_on_selector_all("#sb-details blockquote", "els => els.map(e => e.textContent)")
+        assert quotes == [item["text"] for item in edge["evidence"]] and 1 <= len(quotes) <= 5
+        assert any(edge["actor"].lower() in quote.lower() for quote in quotes), (edge["actor"], quotes)
+        notes = page.page.text_content("#sb-details")
+        assert edge["evidence"][0]["doc_id"] in notes and edge["speaker"] in notes
+        assert all(item["speaker"] for item in edge["evidence"])
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 def _hostile_graph():
     docs = [
         make_doc(

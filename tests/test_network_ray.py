@@ -95,6 +95,12 @@ def test_ray_keeps_the_local_evidence_edge_for_edge(cluster, model, shards, tmp_
     assert max(len(kept) for kept in edges["local"].values()) == 2
     # Each shard kept its own two per pair; the driver kept the same two as one pass.
     assert sum(len(kept) for kept in edges["local"].values()) > len(edges["local"])
+    assert distributed.aggregate.speaker_evidence == local.aggregate.speaker_evidence
+    said = {
+        which: {(u, v): d["evidence"] for u, v, d in build_network(result.aggregate, options).speakers.edges(data=True)}
+        for which, result in (("local", local), ("ray", distributed))
+    }
+    assert said["ray"] == said["local"] and max(len(kept) for kept in said["local"].values()) == 2
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ said       speaker key     actor key      doc id     date    mentions / stance /
 smeta      speaker key     field          value              documents
 stat       statistic                                         value
 evidence   two keys        rank           info       text    1
+sevidence  speaker, actor  rank           info       text    1
 =========  ==============  =============  =========  ======  ==============================
 
 Keys in a window are joined by ``KEY_SEPARATOR`` (a control character, which
@@ -28,7 +29,10 @@ a stable hash of the document id and the snippet's place in it
 speaker]. The K smallest of a union are among the K smallest of its parts,
 so merging aggregates, summing Ray rows (which keeps distinct rows) or
 reading checkpoint parts keeps exactly the snippets one pass over the corpus
-would; memory holds at most K snippets per pair.
+would; memory holds at most K snippets per pair. Speaker evidence
+(``sevidence``: the speaker key and an actor key, joined) is kept the same
+way, at most K snippets per (speaker, actor): sentences of the speaker's
+documents that mention the actor (`DocExtraction.speaker_evidence`).
 
 Window and said rows are per document, so they grow with the corpus; every
 other kind is bounded by the number of actors and pairs. An aggregate made
@@ -80,6 +84,8 @@ class Aggregate:
         control_chars_removed, docs_without_sentences (see `DocExtraction`).
     evidence (Dict[str, List[Snippet]]): two keys joined → the kept
         snippets, sorted (at most `limit`).
+    speaker_evidence (Dict[str, List[Snippet]]): speaker key and actor key
+        joined → the kept snippets, sorted (at most `limit`).
     limit (int): Snippets kept per pair (`ExtractOptions.evidence`).
     """
 
@@ -97,6 +103,7 @@ class Aggregate:
         self.speaker_meta: Counter = Counter()
         self.stats: Counter = Counter()
         self.evidence: Dict[str, List[Snippet]] = {}
+        self.speaker_evidence: Dict[str, List[Snippet]] = {}
         self.limit = evidence
         self._store: Optional[DocRows] = DocRows() if spill else None
 
@@ -145,10 +152,24 @@ class Aggregate:
                             continue
                         if snippet is None:
                             snippet = (rank, evidence_info(doc_id, location, date, speaker), text)
-                        self._keep(pair, snippet)
+                        self._keep(evidence, pair, snippet)
         if extraction.speaker is None:
             return
         speaker, written = extraction.speaker
+        if extraction.speaker_evidence and self.limit:
+            evidence = self.speaker_evidence
+            limit = self.limit
+            for keys, location, text in extraction.speaker_evidence:
+                rank = evidence_rank(doc_id, location)
+                snippet = None
+                for key in keys:
+                    pair = intern(speaker + KEY_SEPARATOR + key)
+                    kept = evidence.get(pair)
+                    if kept is not None and len(kept) >= limit and rank > kept[-1][0]:
+                        continue
+                    if snippet is None:
+                        snippet = (rank, evidence_info(doc_id, location, date, written), text)
+                    self._keep(evidence, pair, snippet)
         self.speaker_names[speaker, written] += 1
         for name, value in extraction.meta.items():
             if value:
@@ -167,10 +188,10 @@ class Aggregate:
             else:
                 said[key] = (current[0] + count, current[1] + stance, current[2] + stance_n)
 
-    def _keep(self, pair: str, snippet: Snippet) -> None:
-        kept = self.evidence.get(pair)
+    def _keep(self, evidence: Dict[str, List[Snippet]], pair: str, snippet: Snippet) -> None:
+        kept = evidence.get(pair)
         if kept is None:
-            self.evidence[pair] = [snippet]
+            evidence[pair] = [snippet]
         elif (len(kept) < self.limit or snippet < kept[-1]) and snippet not in kept:
             insort(kept, snippet)
             if len(kept) > self.limit:
@@ -238,9 +259,13 @@ class Aggregate:
         for key, (mentions, stance, stance_n) in other.said_items() if spilled else other.said.items():
             self._add_said(key, mentions, stance, stance_n)
         if self.limit:
-            for pair, snippets in other.evidence.items():
-                for snippet in snippets:
-                    self._keep(pair, snippet)
+            for mine, theirs in (
+                (self.evidence, other.evidence),
+                (self.speaker_evidence, other.speaker_evidence),
+            ):
+                for pair, snippets in theirs.items():
+                    for snippet in snippets:
+                        self._keep(mine, pair, snippet)
         self._bound()
 
     def to_rows(self, sort: bool = True) -> List[Row]:
@@ -261,6 +286,11 @@ class Aggregate:
         rows.extend(
             ("evidence", pair, rank, info, text, 1, 0.0, 0)
             for pair, snippets in self.evidence.items()
+            for rank, info, text in snippets
+        )
+        rows.extend(
+            ("sevidence", pair, rank, info, text, 1, 0.0, 0)
+            for pair, snippets in self.speaker_evidence.items()
             for rank, info, text in snippets
         )
         if sort:
@@ -290,7 +320,10 @@ class Aggregate:
             elif kind == "evidence":
                 # Ray's grouped sum counts identical snippets; one is kept.
                 if self.limit:
-                    self._keep(a, (b, c, d))
+                    self._keep(self.evidence, a, (b, c, d))
+            elif kind == "sevidence":
+                if self.limit:
+                    self._keep(self.speaker_evidence, a, (b, c, d))
             else:
                 raise ValueError(f"unknown row kind {kind!r}")
         self._bound()

@@ -31,8 +31,9 @@ from .extract import DEFAULT_EVIDENCE
 MANIFEST = "manifest.json"
 # Local parts are "part-NNNNNN.msgpack", Ray shard parts "shard-NNNNNN.parquet".
 PART_PREFIXES = ("part-", "shard-")
-# 2: parts hold evidence rows.
-FORMAT_VERSION = 2
+# 2: parts hold evidence rows. 3: and speaker evidence rows (a version 2
+# part lacks them, so a resumed run would miss its documents' snippets).
+FORMAT_VERSION = 3
 
 
 def report_to_dict(report: RecordReport) -> Dict[str, Any]:

@@ -29,6 +29,13 @@ first mention to the last) serves every pair in it; otherwise each pair
 gets the sentences around its two closest mentions, cut to that length
 around them. A snippet is located by its first character in the document.
 
+Speaker evidence: in a Doc with a speaker, for every sentence that mentions
+an actor, the text that shows the speaker naming it (a speaker → actor edge
+has no window: a single mention suffices). A sentence that fits in
+`MAX_EVIDENCE_CHARS` is one snippet for every actor in it; a longer one gives
+each actor the text around its first mention in the sentence. Whatever the
+window, these are sentences, as the co-mention evidence is.
+
 Stance: where `doc.cats` holds labels named like support and oppose (the
 names are configurable, compared case-insensitively), the document's stance
 is p(support) − p(oppose), and it signs the speaker → actor edges.
@@ -171,6 +178,10 @@ class DocExtraction:
     evidence (List[Tuple[Tuple[str, ...], int, str]]): (sorted keys, first
         character, text) per snippet; every pair of the keys shares it
         (empty when `ExtractOptions.evidence` is 0).
+    speaker_evidence (List[Tuple[Tuple[str, ...], int, str]]): (sorted keys,
+        first character, text) per snippet in which the speaker names each
+        of the keys (empty without a speaker or when `ExtractOptions.evidence`
+        is 0).
     """
 
     doc_id: str
@@ -182,6 +193,7 @@ class DocExtraction:
     meta: Dict[str, str] = field(default_factory=dict)
     stats: Dict[str, int] = field(default_factory=dict)
     evidence: List[Tuple[Tuple[str, ...], int, str]] = field(default_factory=list)
+    speaker_evidence: List[Tuple[Tuple[str, ...], int, str]] = field(default_factory=list)
 
 
 def evidence_rank(doc_id: str, location: int) -> str:
@@ -401,6 +413,31 @@ def _evidence(
     return found
 
 
+def _speaker_evidence(
+    doc: Doc, text: str, mentions: Sequence[Mention], chars: Sequence[int], starts: List[int]
+) -> List[Tuple[Tuple[str, ...], int, str]]:
+    # The snippets of one Doc in which its speaker names each actor (see the
+    # module docstring): one per sentence with a mention, or one per actor
+    # in a sentence too long to show whole.
+    by_sentence: Dict[int, List[int]] = {}
+    for i, mention in enumerate(mentions):
+        by_sentence.setdefault(bisect_right(starts, mention.start), []).append(i)
+    found: List[Tuple[Tuple[str, ...], int, str]] = []
+    for after, members in sorted(by_sentence.items()):
+        lo = doc[starts[after - 1]].idx
+        hi = doc[starts[after]].idx if after < len(starts) else len(text)
+        if hi - lo <= MAX_EVIDENCE_CHARS:
+            keys = tuple(sorted({mentions[i].key for i in members}))
+            found.append((keys, *_cut(text, lo, hi, lo, lo, 0)))
+            continue
+        first: Dict[str, int] = {}
+        for i in members:
+            first.setdefault(mentions[i].key, i)
+        for key, i in sorted(first.items()):
+            found.append(((key,), *_cut(text, lo, hi, chars[i], chars[i], len(mentions[i].raw))))
+    return found
+
+
 def comention_windows(doc: Doc, mentions: Sequence[Mention], window: Window) -> List[Tuple[str, ...]]:
     """The sets of distinct actors that share a window.
 
@@ -476,18 +513,6 @@ def extract_doc(
     sentences = window.kind == "sentence" and doc.has_annotation("SENT_START")
     if window.kind == "sentence" and not sentences:
         stats["docs_without_sentences"] = 1
-    evidence: List[Tuple[Tuple[str, ...], int, str]] = []
-    if len(mentions) >= 2:
-        if text is None and (window.kind == "paragraph" or options.evidence):
-            text = doc.text
-        starts = None
-        if options.evidence:
-            starts = _sentence_starts(doc) if doc.has_annotation("SENT_START") else [0]
-        regions = _regions(doc, window, mentions, chars, text or "", sentences, starts)
-        groups = _groups(window, mentions, regions)
-        windows = _windows(mentions, groups)
-        if starts is not None and windows:
-            evidence = _evidence(doc, text or "", mentions, chars, groups, starts)
     speaker = None
     speaker_text = _meta_text(meta.get(META_SPEAKER))
     if speaker_text:
@@ -497,6 +522,23 @@ def extract_doc(
             if options.aliases is not None:
                 key = options.aliases.lookup(key) or key
             speaker = (key, name.raw)
+    evidence: List[Tuple[Tuple[str, ...], int, str]] = []
+    speaker_evidence: List[Tuple[Tuple[str, ...], int, str]] = []
+    starts = None
+    if options.evidence and (len(mentions) >= 2 or (mentions and speaker is not None)):
+        if text is None:
+            text = doc.text
+        starts = _sentence_starts(doc) if doc.has_annotation("SENT_START") else [0]
+        if speaker is not None:
+            speaker_evidence = _speaker_evidence(doc, text, mentions, chars, starts)
+    if len(mentions) >= 2:
+        if text is None and window.kind == "paragraph":
+            text = doc.text
+        regions = _regions(doc, window, mentions, chars, text or "", sentences, starts)
+        groups = _groups(window, mentions, regions)
+        windows = _windows(mentions, groups)
+        if starts is not None and windows:
+            evidence = _evidence(doc, text or "", mentions, chars, groups, starts)
     extra = {
         str(k): _meta_text(v)
         for k, v in meta.items()
@@ -513,4 +555,5 @@ def extract_doc(
         meta=extra,
         stats=stats,
         evidence=evidence,
+        speaker_evidence=speaker_evidence,
     )

@@ -19,7 +19,10 @@
   Edge attributes: ``weight`` (documents in which the speaker mentions the
   actor), ``mentions``, ``stance`` (the sum of the documents' stance scores),
   ``stance_n`` (documents with a score), ``stance_mean`` (0 when none) and
-  ``sign`` (−1, 0 or 1), plus the evidence as above.
+  ``sign`` (−1, 0 or 1), ``n_docs``, ``doc_ids``, ``dates``, ``first_date``
+  and ``last_date`` as above, and ``evidence``: up to
+  `ExtractOptions.evidence` sentences of the speaker's documents that
+  mention the actor, as dicts of the same form, in the same order.
 
 Nodes and edges are inserted in sorted order, so graphs built from equal
 aggregates are equal in every attribute, statistics included.
@@ -217,7 +220,9 @@ def build_network(
     graph.add_edges_from(sorted(edges, key=lambda edge: (edge[0], edge[1])))
     summary = summarize(graph)
 
-    speakers = _speaker_graph(aggregate, to_canonical, names, kept, labels, mentions, graph_options)
+    speakers = _speaker_graph(
+        aggregate, to_canonical, names, kept, labels, mentions, graph_options, options.evidence
+    )
     canonical = {key: names[target] for key, target in to_canonical.items()}
     return Network(
         graph=graph,
@@ -237,6 +242,7 @@ def _speaker_graph(
     labels: Dict[str, Counter],
     mentions: Counter,
     graph_options: GraphOptions,
+    evidence: int = 0,
 ) -> Optional[nx.DiGraph]:
     if not aggregate.speaker_names:
         return None
@@ -281,6 +287,16 @@ def _speaker_graph(
                 edge["docs"].append(doc_id)
             edge["dates"].add(date)
 
+    # As for the co-mention edges: the snippets of every key that became
+    # this (speaker, actor), merged, then cut to the `evidence` smallest.
+    snippets: Dict[Tuple[str, str], List[Snippet]] = defaultdict(list)
+    if evidence:
+        for joined, found in aggregate.speaker_evidence.items():
+            speaker, actor = joined.split(KEY_SEPARATOR)
+            target = to_canonical[actor]
+            if target in kept:
+                snippets[to_canonical.get(speaker, speaker), target].extend(found)
+
     graph = nx.DiGraph()
     documents: Counter = Counter()
     for (key, _), count in aggregate.speaker_names.items():
@@ -314,21 +330,18 @@ def _speaker_graph(
         if weight < graph_options.min_count:
             continue
         mean = edge["stance"] / edge["stance_n"] if edge["stance_n"] else 0.0
-        rows.append(
-            (
-                SPEAKER_PREFIX + speaker_names[speaker],
-                ACTOR_PREFIX + names[actor],
-                {
-                    "weight": weight,
-                    "mentions": edge["mentions"],
-                    "stance": edge["stance"],
-                    "stance_n": edge["stance_n"],
-                    "stance_mean": mean,
-                    "sign": (mean > 0) - (mean < 0),
-                    **_documents(edge["docs"], edge["dates"]),
-                },
-            )
-        )
+        attrs = {
+            "weight": weight,
+            "mentions": edge["mentions"],
+            "stance": edge["stance"],
+            "stance_n": edge["stance_n"],
+            "stance_mean": mean,
+            "sign": (mean > 0) - (mean < 0),
+            **_documents(edge["docs"], edge["dates"]),
+        }
+        if evidence:
+            attrs["evidence"] = _snippets(snippets.get((speaker, actor), ()), evidence)
+        rows.append((SPEAKER_PREFIX + speaker_names[speaker], ACTOR_PREFIX + names[actor], attrs))
     graph.add_edges_from(sorted(rows, key=lambda edge: (edge[0], edge[1])))
     return graph
 

@@ -17,7 +17,8 @@ What the page has, besides the drawing:
 * search by name, which selects and centres the actor;
 * a panel with the details of the node or edge under the pointer or last
   clicked: an actor's aliases and mentions; an edge's count, documents,
-  dates and evidence (up to K sentences with document id, speaker, date).
+  dates and evidence (up to K sentences with document id, speaker, date;
+  for a speaker → actor edge, the speaker's sentences naming the actor).
 
 Every name and every sentence reaches the page only as JSON inside a
 script element, with ``<``, ``>``, ``&`` and the JavaScript line separators
@@ -293,7 +294,9 @@ _SCRIPT = r"""
     row(list, "document ids" + (d.n_docs > d.doc_ids.length ? " (first " + d.doc_ids.length + ")" : ""), d.doc_ids);
     details.appendChild(list);
     if (edge.evidence.length) {
-      details.appendChild(el("div", "Evidence (" + edge.evidence.length + " of " + d.weight + ")", "sb-note"));
+      // A speaker edge's weight counts documents, not the sentences shown.
+      details.appendChild(el("div", "Evidence (" + edge.evidence.length +
+        (meta.directed ? " sentences" : " of " + d.weight) + ")", "sb-note"));
       var names = namesOf(edge.from).concat(namesOf(edge.to));
       var items = el("ol");
       items.className = "sb-evidence";
