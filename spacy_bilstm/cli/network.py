@@ -16,8 +16,9 @@ for what each format does with awkward names (XML-illegal characters are
 removed and counted; CSV cells that look like formulas get a leading ').
 ``html`` writes one interactive page per graph (``graph.html``,
 ``graph.speakers.html``) that works offline; each co-mention edge carries
-up to ``--evidence`` sentences in which both actors occur (also in JSON,
-CSV, GEXF, GraphML and Parquet).
+up to ``--evidence`` sentences in which both actors occur, and each speaker
+→ actor edge up to ``--evidence`` sentences of the speaker's documents that
+name the actor (also in JSON, CSV, GEXF, GraphML and Parquet).
 
 A run keeps a checkpoint (``STEM.checkpoint/``) and deletes it when the
 outputs are written. If a run is killed, run the same command with
