@@ -42,6 +42,7 @@ import networkx as nx
 
 from ..errors import InputError
 from ..io import atomic_directory, atomic_open, atomic_path
+from .graph import by_weighted_degree
 
 FORMATS = ("gexf", "graphml", "csv", "json", "parquet", "png", "html")
 # The optional modules a format needs: (module, extra that installs it, what
@@ -362,8 +363,7 @@ def plot_png(
             linewidths=0.5,
             edgecolors="white",
         )
-        weighted = dict(sub.degree(weight="weight"))
-        named = sorted(sub.nodes, key=lambda node: (-weighted[node], str(node)))[:top_labels]
+        named = by_weighted_degree(sub)[:top_labels]
         # "$" would start matplotlib's mathtext.
         names = {node: str(node).replace("$", r"\$") for node in named}
         radii = {node: math.sqrt(sizes[node] / math.pi) for node in sub.nodes}

@@ -346,6 +346,18 @@ def _speaker_graph(
     return graph
 
 
+def by_weighted_degree(graph: nx.Graph) -> List[Any]:
+    """The nodes, highest weighted degree (sum of edge weights) first, ties
+    by name: the one order in which the picture, the page and the summary
+    pick their top actors.
+
+    graph (nx.Graph): Any graph with ``weight`` on its edges.
+    RETURNS (List[Any]): Its nodes, in that order.
+    """
+    weighted = dict(graph.degree(weight="weight"))
+    return sorted(graph.nodes, key=lambda node: (-weighted[node], str(node)))
+
+
 def summarize(graph: nx.Graph, top_n: int = TOP_N) -> Dict[str, Any]:
     """Compute degree, weighted degree, betweenness and communities.
 

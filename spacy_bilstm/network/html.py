@@ -39,6 +39,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import networkx as nx
 
 from ..io import atomic_open
+from .graph import by_weighted_degree
 
 # Above this many nodes, the page shows those with the highest weighted
 # degree: a browser's force layout is slow to settle on more.
@@ -89,8 +90,7 @@ def _colours(values: List[str]) -> Dict[str, str]:
 def _shown(graph: nx.Graph, max_nodes: int) -> List[Any]:
     if graph.number_of_nodes() <= max_nodes:
         return list(graph.nodes)
-    weighted = dict(graph.degree(weight="weight"))
-    return sorted(graph.nodes, key=lambda node: (-weighted[node], str(node)))[:max_nodes]
+    return by_weighted_degree(graph)[:max_nodes]
 
 
 def page_data(graph: nx.Graph, max_nodes: int = HTML_MAX_NODES) -> Dict[str, Any]:
