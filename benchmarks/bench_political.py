@@ -103,6 +103,19 @@ def prepare_wnut(work: Path) -> Path:
     return out
 
 
+def _political_text_command(command: str, out: Path) -> str:
+    # Runs `python -m spacy_bilstm COMMAND` (vectors, char-lm) on the raw text
+    # of the shared data, the parliamentary test split's debates left out,
+    # unless OUT is already there.
+    if not out.exists():
+        subprocess.run(
+            [sys.executable, "-m", "spacy_bilstm", command, str(require_shared("data")), str(out),
+             "--exclude-debates", str(PARLIAMENT / "test.jsonl")],
+            check=True,
+        )
+    return str(out)
+
+
 def prepare_vectors(work: Path, kind: str) -> str:
     """A vectors table for the ablations: "glove" (GloVe 6B 50d) or "floret"
     (trained here on lower-cased news and parliamentary text)."""
@@ -115,14 +128,7 @@ def prepare_vectors(work: Path, kind: str) -> str:
             subprocess.run([sys.executable, "-m", "spacy", "init", "vectors", "en", str(glove), str(out), "--attr", "LOWER"],
                            check=True, stdout=subprocess.DEVNULL)
         return str(out)
-    out = work / "floret_parliament"
-    if not out.exists():
-        subprocess.run(
-            [sys.executable, "-m", "spacy_bilstm", "vectors", str(require_shared("data")), str(out),
-             "--exclude-debates", str(PARLIAMENT / "test.jsonl")],
-            check=True,
-        )
-    return str(out)
+    return _political_text_command("vectors", work / "floret_parliament")
 
 
 def prepare_char_lm(work: Path, kind: str) -> str:
@@ -131,14 +137,7 @@ def prepare_char_lm(work: Path, kind: str) -> str:
     (the test split's debates left out), unless already there."""
     if kind == "none":
         return ""
-    out = work / "char_lm_parliament.pt"
-    if not out.exists():
-        subprocess.run(
-            [sys.executable, "-m", "spacy_bilstm", "char-lm", str(require_shared("data")), str(out),
-             "--exclude-debates", str(PARLIAMENT / "test.jsonl")],
-            check=True,
-        )
-    return str(out)
+    return _political_text_command("char-lm", work / "char_lm_parliament.pt")
 
 
 def system_config(system: str, vectors: str, weights: Optional[Dict[str, float]], overrides: tuple,

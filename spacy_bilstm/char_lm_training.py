@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional
 import torch
 from torch import nn
 
-from .layers.char_lm_torch import N_SYMBOLS, BiCharLanguageModel, CharLanguageModel
+from .layers.char_lm_torch import N_SYMBOLS, BiCharLanguageModel, CharLanguageModel, byte_ids
 
 FORMAT = "spacy_bilstm.char_lm.v1"
 
@@ -61,8 +61,7 @@ class CharLMReport:
 
 def stream_ids(lines: List[str]) -> torch.Tensor:
     """The byte ids of the lines as one stream, each line after a "\n"."""
-    data = ("\n" + "\n".join(lines) + "\n").encode("utf8")
-    return torch.frombuffer(bytearray(data), dtype=torch.uint8).long() + 1
+    return byte_ids(("\n" + "\n".join(lines) + "\n").encode("utf8"))
 
 
 def train_char_lm(

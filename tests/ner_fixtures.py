@@ -15,6 +15,26 @@ TRAIN_DATA: List[Tuple[str, List[Tuple[int, int, str]]]] = [
     ("Zoë Ångström visited Zürich 🇨🇭 with the Green Party .", [(0, 12, "PER"), (21, 27, "LOC"), (40, 51, "ORG")]),
 ]
 
+# Two CoNLL-2003 sentences (IOB1) as raw text, for commands that read a data
+# folder laid out as the shared data (conll2003/eng.train).
+RAW_CONLL = """-DOCSTART- -X- O O
+
+The DT B-NP O
+Commission NNP I-NP I-ORG
+told NN I-NP O
+Parliament NNP I-NP I-ORG
+in IN I-PP O
+Brussels NNP I-NP I-LOC
+. . O O
+
+Mr NNP I-NP O
+Smith NNP I-NP I-PER
+spoke VBD I-VP O
+for IN I-PP O
+Labour NNP I-NP I-ORG
+. . O O
+"""
+
 
 def make_examples(nlp: Language) -> List[Example]:
     return [Example.from_dict(nlp.make_doc(text), {"entities": ents}) for text, ents in TRAIN_DATA]

@@ -13,6 +13,8 @@ from spacy_bilstm.char_lm_training import CharLMSettings, load_char_lm, save_cha
 from spacy_bilstm.errors import InputError
 from spacy_bilstm.layers.char_lm_torch import BiCharLanguageModel, token_string
 
+from .ner_fixtures import RAW_CONLL
+
 LINES = [
     "the hon. member for warrington asked the minister about the nhs .",
     "mr speaker , the european commission told parliament in brussels .",
@@ -207,23 +209,12 @@ def test_a_missing_path_is_a_clear_error():
         nlp.initialize(lambda: [Example.from_dict(nlp.make_doc("Mr Smith"), {"entities": [(3, 8, "PER")]})])
 
 
-CONLL = """-DOCSTART- -X- O O
-
-The DT B-NP O
-Commission NNP I-NP I-ORG
-told NN I-NP O
-Parliament NNP I-NP I-ORG
-in IN I-PP O
-Brussels NNP I-NP I-LOC
-. . O O
-
-"""
-
 
 def test_command_trains_and_writes_a_loadable_file(tmp_path):
     data = tmp_path / "data"
     (data / "conll2003").mkdir(parents=True)
-    (data / "conll2003" / "eng.train").write_text(CONLL * 300, encoding="utf8")
+    # Two sentences a copy: 300 documents.
+    (data / "conll2003" / "eng.train").write_text(RAW_CONLL * 150, encoding="utf8")
     out = tmp_path / "lm.pt"
     args = [str(data), str(out), "--hidden", "8", "--embed", "4", "--epochs", "0.5", "--batch-size", "4", "--window", "30",
             "--threads", "1"]

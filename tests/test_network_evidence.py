@@ -3,6 +3,7 @@ batches or interruptions in which documents are counted."""
 
 import json
 import random
+from typing import List, Optional
 
 import networkx as nx
 import pytest
@@ -24,15 +25,19 @@ from .test_network_extract import make_doc
 PEOPLE = ["[Boris Johnson](PERSON)", "[Keir Starmer](PERSON)", "[Ed Davey](PERSON)", "[the Treasury](ORG)"]
 
 
-def _docs(n: int = 60, seed: int = 3):
+def _docs(n: int = 60, seed: int = 3, most_names: int = 3, speakers: Optional[List[str]] = None):
+    # With `speakers`, document i is speaker i % len(speakers)'s.
     rng = random.Random(seed)
     docs = []
     for i in range(n):
         sentences = []
         for _ in range(rng.randint(1, 4)):
-            names = rng.sample(PEOPLE, rng.randint(1, 3))
+            names = rng.sample(PEOPLE, rng.randint(1, most_names))
             sentences.append(" and ".join(names) + f" spoke {rng.randint(0, 99)} times .")
-        docs.append(make_doc(" ".join(sentences), meta={"id": f"doc-{i}", "date": f"2021-{i % 12 + 1:02d}-01"}))
+        meta = {"id": f"doc-{i}", "date": f"2021-{i % 12 + 1:02d}-01"}
+        if speakers:
+            meta["speaker"] = speakers[i % len(speakers)]
+        docs.append(make_doc(" ".join(sentences), meta=meta))
     return docs
 
 
@@ -133,16 +138,7 @@ SPEAKERS = ["Ann Smith", "Bob Jones", "Cat Lee"]
 
 def _speeches(n: int = 60, seed: int = 4):
     # Speeches by three speakers; many sentences name one actor only.
-    rng = random.Random(seed)
-    docs = []
-    for i in range(n):
-        sentences = []
-        for _ in range(rng.randint(1, 4)):
-            names = rng.sample(PEOPLE, rng.randint(1, 2))
-            sentences.append(" and ".join(names) + f" spoke {rng.randint(0, 99)} times .")
-        meta = {"id": f"doc-{i}", "date": f"2021-{i % 12 + 1:02d}-01", "speaker": SPEAKERS[i % 3]}
-        docs.append(make_doc(" ".join(sentences), meta=meta))
-    return docs
+    return _docs(n, seed, most_names=2, speakers=SPEAKERS)
 
 
 def _speaker_evidence(network):

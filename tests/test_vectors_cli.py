@@ -9,25 +9,10 @@ import spacy
 from spacy_bilstm.cli.vectors import excluded_debates
 from spacy_bilstm.errors import InputError
 
+from .ner_fixtures import RAW_CONLL
+
 pytest.importorskip("floret")
 
-CONLL = """-DOCSTART- -X- O O
-
-The DT B-NP O
-Commission NNP I-NP I-ORG
-told NN I-NP O
-Parliament NNP I-NP I-ORG
-in IN I-PP O
-Brussels NNP I-NP I-LOC
-. . O O
-
-Mr NNP I-NP O
-Smith NNP I-NP I-PER
-spoke VBD I-VP O
-for IN I-PP O
-Labour NNP I-NP I-ORG
-. . O O
-"""
 
 
 def run(*args):
@@ -37,7 +22,7 @@ def run(*args):
 def test_trains_a_floret_table_from_the_sources_present(tmp_path):
     data = tmp_path / "data"
     (data / "conll2003").mkdir(parents=True)
-    (data / "conll2003" / "eng.train").write_text(CONLL * 50, encoding="utf8")
+    (data / "conll2003" / "eng.train").write_text(RAW_CONLL * 50, encoding="utf8")
     out = tmp_path / "vectors"
     result = run(str(data), str(out), "--dim", "8", "--bucket", "1000", "--epochs", "2")
     assert result.returncode == 0, result.stderr

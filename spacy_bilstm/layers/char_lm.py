@@ -105,13 +105,16 @@ def _load_state(module, data: bytes, device):
     return module
 
 
+_NO_MODELS = (
+    "spacy_bilstm.CharLMEmbed.v1 has no language models: give its `path` (a file written by "
+    "`python -m spacy_bilstm char-lm DATA_DIR OUT.pt`) and initialize the pipeline."
+)
+
+
 def _language_models(model: Model):
     lm = model.shims[0]._model
     if lm is None:
-        raise ValueError(
-            "spacy_bilstm.CharLMEmbed.v1 has no language models: give its `path` (a file written by "
-            "`python -m spacy_bilstm char-lm DATA_DIR OUT.pt`) and initialize the pipeline."
-        )
+        raise ValueError(_NO_MODELS)
     return lm
 
 
@@ -122,7 +125,7 @@ def _init(model: Model, X=None, Y=None, *, path) -> None:
 
     if model.shims[0]._model is None:
         if path is None:
-            _language_models(model)
+            raise ValueError(_NO_MODELS)
         lm = load_char_lm(Path(path)).to(get_torch_default_device())
         lm.requires_grad_(False)
         model.shims[0]._model = lm
@@ -145,7 +148,7 @@ def _chunks(sentences: Sequence[Sequence[str]]) -> List[Tuple[int, int]]:
 
 def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
     lm = _language_models(model)
-    width = model.get_dim("nO") if model.has_dim("nO") else 2 * lm.hidden_width
+    width = 2 * lm.hidden_width
     # Whitespace tokens were never in the language models' text (tokens are
     # joined by single spaces there): they are left out and get zeros.
     kept = [[i for i, token in enumerate(doc) if not token.is_space] for doc in docs]

@@ -22,9 +22,9 @@ N_SYMBOLS = 257
 PAD = 0
 
 
-def encode_bytes(data: bytes) -> List[int]:
-    """The ids of raw bytes (`PAD` is never one of them)."""
-    return [b + 1 for b in data]
+def byte_ids(data: bytes) -> torch.Tensor:
+    """The ids of raw bytes, as a long tensor (`PAD` is never one of them)."""
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8).long() + 1
 
 
 def token_string(words: Sequence[str]) -> Tuple[bytes, List[Tuple[int, int]]]:
@@ -106,7 +106,7 @@ class BiCharLanguageModel(nn.Module):
         forward_ids = torch.zeros((len(encoded), longest), dtype=torch.long)
         backward_ids = torch.zeros((len(encoded), longest), dtype=torch.long)
         for i, (text, _) in enumerate(encoded):
-            ids = torch.tensor(encode_bytes(text), dtype=torch.long)
+            ids = byte_ids(text)
             forward_ids[i, : len(ids)] = ids
             backward_ids[i, : len(ids)] = ids.flip(0)
         forward_out, _ = self.forward_lm.states(forward_ids.to(device))

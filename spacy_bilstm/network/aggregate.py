@@ -138,38 +138,18 @@ class Aggregate:
             stats[name] = stats.get(name, 0) + value
         if extraction.evidence and self.limit:
             speaker = extraction.speaker[1] if extraction.speaker is not None else ""
-            evidence = self.evidence
-            limit = self.limit
             for keys, location, text in extraction.evidence:
-                rank = evidence_rank(doc_id, location)
-                snippet = None
-                for i, first in enumerate(keys):
-                    for second in keys[i + 1 :]:
-                        pair = intern(first + KEY_SEPARATOR + second)
-                        kept = evidence.get(pair)
-                        # Most snippets of a frequent pair rank after its K: skip them cheaply.
-                        if kept is not None and len(kept) >= limit and rank > kept[-1][0]:
-                            continue
-                        if snippet is None:
-                            snippet = (rank, evidence_info(doc_id, location, date, speaker), text)
-                        self._keep(evidence, pair, snippet)
+                pairs = (
+                    intern(first + KEY_SEPARATOR + second) for i, first in enumerate(keys) for second in keys[i + 1 :]
+                )
+                self._offer(self.evidence, pairs, doc_id, location, date, speaker, text)
         if extraction.speaker is None:
             return
         speaker, written = extraction.speaker
         if extraction.speaker_evidence and self.limit:
-            evidence = self.speaker_evidence
-            limit = self.limit
             for keys, location, text in extraction.speaker_evidence:
-                rank = evidence_rank(doc_id, location)
-                snippet = None
-                for key in keys:
-                    pair = intern(speaker + KEY_SEPARATOR + key)
-                    kept = evidence.get(pair)
-                    if kept is not None and len(kept) >= limit and rank > kept[-1][0]:
-                        continue
-                    if snippet is None:
-                        snippet = (rank, evidence_info(doc_id, location, date, written), text)
-                    self._keep(evidence, pair, snippet)
+                pairs = (intern(speaker + KEY_SEPARATOR + key) for key in keys)
+                self._offer(self.speaker_evidence, pairs, doc_id, location, date, written, text)
         self.speaker_names[speaker, written] += 1
         for name, value in extraction.meta.items():
             if value:
@@ -187,6 +167,29 @@ class Aggregate:
                 said[key] = (count, stance, stance_n)
             else:
                 said[key] = (current[0] + count, current[1] + stance, current[2] + stance_n)
+
+    def _offer(
+        self,
+        evidence: Dict[str, List[Snippet]],
+        pairs: Iterable[str],
+        doc_id: str,
+        location: int,
+        date: str,
+        speaker: str,
+        text: str,
+    ) -> None:
+        # One snippet offered to every pair (or speaker and actor) it shows.
+        rank = evidence_rank(doc_id, location)
+        limit = self.limit
+        snippet = None
+        for pair in pairs:
+            kept = evidence.get(pair)
+            # Most snippets of a frequent pair rank after its K: skip them cheaply.
+            if kept is not None and len(kept) >= limit and rank > kept[-1][0]:
+                continue
+            if snippet is None:
+                snippet = (rank, evidence_info(doc_id, location, date, speaker), text)
+            self._keep(evidence, pair, snippet)
 
     def _keep(self, evidence: Dict[str, List[Snippet]], pair: str, snippet: Snippet) -> None:
         kept = evidence.get(pair)

@@ -54,17 +54,26 @@ FORMAT_NEEDS: Dict[str, Tuple[Tuple[str, str, str], ...]] = {
 }
 
 
+def format_modules(name: str) -> Tuple[Any, ...]:
+    """The optional modules one format needs, imported (see `FORMAT_NEEDS`).
+
+    name (str): One of `FORMATS`.
+    RETURNS (Tuple[Any, ...]): The modules, in `FORMAT_NEEDS` order.
+    RAISES (InputError): One line naming the extra to install.
+    """
+    from ..optional import require
+
+    return tuple(require(module, extra=extra, purpose=purpose) for module, extra, purpose in FORMAT_NEEDS.get(name, ()))
+
+
 def require_formats(formats: Iterable[str]) -> None:
     """Import what the chosen formats need, or raise the one-line InputError
     that names the extra to install.
 
     formats (Iterable[str]): Some of `FORMATS`.
     """
-    from ..optional import require
-
     for name in formats:
-        for module, extra, purpose in FORMAT_NEEDS.get(name, ()):
-            require(module, extra=extra, purpose=purpose)
+        format_modules(name)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _XML_ILLEGAL = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _PLAIN = (int, float, bool)
@@ -179,9 +188,7 @@ def write_parquet(graph: nx.Graph, directory: Union[str, Path]) -> None:
 
     RAISES (InputError): If pyarrow is not installed.
     """
-    from ..optional import require
-
-    pa, pq = (require(module, extra=extra, purpose=purpose) for module, extra, purpose in FORMAT_NEEDS["parquet"])
+    pa, pq = format_modules("parquet")
     nodes = [{"id": node, **data} for node, data in graph.nodes(data=True)]
     edges = [{"source": u, "target": v, **data} for u, v, data in graph.edges(data=True)]
     with atomic_directory(directory) as tmp:

@@ -412,11 +412,9 @@ def render_html(graph: nx.Graph, title: str = "Actor network", max_nodes: int = 
     RAISES (InputError): If pyvis is not installed.
     RETURNS (str): One self-contained HTML document.
     """
-    from .export import FORMAT_NEEDS
-    from ..optional import require
+    from .export import format_modules
 
-    ((module, extra, purpose),) = FORMAT_NEEDS["html"]
-    pyvis_network = require(module, extra=extra, purpose=purpose)
+    (pyvis_network,) = format_modules("html")
     data = page_data(graph, max_nodes)
     net = pyvis_network.Network(
         height="100vh", width="100%", directed=data["directed"], cdn_resources="in_line", heading=""
