@@ -44,6 +44,7 @@ from common import ROOT, WORK, command_line, machine_description, today
 
 from spacy_bilstm.baselines import gold_label
 from spacy_bilstm.corpora.docbins import read_docs
+from spacy_bilstm.debate_pooling import party_line_groups
 
 OUT_DIR = WORK / "compare"
 REPORT = ROOT / "benchmarks" / "COMPARISON.md"
@@ -59,6 +60,15 @@ NEURAL = [
     "mean_embed", "lstm", "bilstm", "bilstm_target",
     "bilstm_ngram", "bilstm_target_ngram", "bilstm_ngram_party", "bilstm_target_ngram_party",
 ]
+# Rows derived from a trained system's runs without training: its predicted
+# probabilities pooled over the speeches of the same party in the same debate
+# (pooled_runs). They read the party (as a grouping), so they count as
+# text + party in the targets.
+POOLED = {
+    "bilstm_ngram": "bilstm_ngram_pooled",
+    "bilstm_ngram_party": "bilstm_ngram_party_pooled",
+}
+NEURAL += list(POOLED.values())
 # The main comparison: the shipped model (BiLSTM + char n-gram partner, with
 # the target where the corpus has one) reading the text only, and reading the
 # text and the speaker's party. The plain BiLSTMs are ablation rows now.
@@ -69,6 +79,8 @@ LABELS = {
     **systems.LABELS,
     "tfidf_logreg": "TF-IDF word 1-2-gram logistic regression",
     "ngram_svm": "linear SVM, word 1-3 + char 2-5-grams",
+    "bilstm_ngram_pooled": "BiLSTM + char n-grams, pooled by debate and party",
+    "bilstm_ngram_party_pooled": "BiLSTM + char n-grams + party, pooled by debate and party",
 }
 MODEL = "components.lstm_textcat.model."
 # Each ablation changes one setting of the main comparison's BiLSTM on the
@@ -291,8 +303,13 @@ def fit_seeded(
 
 def predict(nlp, docs) -> List[str]:
     """Predicted labels, on copies that carry the stance target."""
+    return [gold_label(d) for d in predict_docs(nlp, docs)]
+
+
+def predict_docs(nlp, docs) -> List[Any]:
+    """Predicted Docs (cats and meta), on copies that carry the stance target."""
     inputs = [systems.copy_with_user_data(nlp, d) for d in docs]
-    return [gold_label(d) for d in nlp.pipe(inputs, batch_size=64)]
+    return list(nlp.pipe(inputs, batch_size=64))
 
 
 def train_seeded(spec: Dict) -> Dict:
@@ -313,10 +330,46 @@ def train_seeded(spec: Dict) -> Dict:
         primary_metric(corpus, task), tag,
     )
     test = read_docs(paths["dev"], nlp.vocab)
+    stop = read_docs(paths["stop"], nlp.vocab)
+    test_docs, stop_docs = predict_docs(nlp, test), predict_docs(nlp, stop)
     return {
         "corpus": corpus, "task": task, "system": system, "variant": spec["variant"], "seed": seed,
-        "gold": [gold_label(d) for d in test], "pred": predict(nlp, test), **record,
+        "gold": [gold_label(d) for d in test], "pred": [gold_label(d) for d in test_docs], **record,
+        # For the pooled rows (pooled_runs): probabilities and (debate, party)
+        # groups of dev, where the pooling weight is chosen, and of test.
+        "scores": [d.cats for d in test_docs], "groups": party_line_groups(test_docs),
+        "stop_gold": [gold_label(d) for d in stop], "stop_scores": [d.cats for d in stop_docs],
+        "stop_groups": party_line_groups(stop_docs),
     }
+
+
+def pooled_runs(runs: List[Dict]) -> List[Dict]:
+    """The pooled rows: each run of a system in POOLED, its test predictions
+    pooled by debate and party (`spacy_bilstm.debate_pooling`) with the weight
+    that scores best on its own dev (early-stopping) split. No training: the
+    same model's probabilities, read together per party and debate."""
+    from spacy_bilstm.baselines import classification_scores
+    from spacy_bilstm.debate_pooling import choose_pooling_weight, pool_scores
+
+    derived = []
+    for run in runs:
+        if run["system"] not in POOLED or run["variant"] or not any(run.get("groups") or []):
+            continue
+        metric = primary_metric(run["corpus"], run["task"])
+        groups = [tuple(g) if g else None for g in run["groups"]]
+        stop_groups = [tuple(g) if g else None for g in run["stop_groups"]]
+        weight, dev_scores = choose_pooling_weight(
+            run["stop_gold"], run["stop_scores"], stop_groups,
+            lambda gold, pred: classification_scores(gold, pred, run["labels"])[metric],
+        )
+        pooled = pool_scores(run["scores"], groups, weight)
+        derived.append({
+            **run, "system": POOLED[run["system"]], "pred": [max(c, key=c.get) for c in pooled],
+            "pooling_weight": weight, "pooling_dev": {str(w): round(v, 4) for w, v in dev_scores.items()},
+        })
+        print(f"[{run['corpus']}/{run['task']}] {POOLED[run['system']]} seed {run['seed']}: weight {weight} "
+              f"(dev {json.dumps(derived[-1]['pooling_dev'])})", flush=True)
+    return derived
 
 
 def neural_jobs(args) -> List[Dict]:
@@ -398,6 +451,8 @@ def group_runs(runs: List[Dict]) -> List[Dict]:
         entry["preds"].append(run["pred"])
         entry["train_s"].append(run["train_s"])
         entry["params"]["epochs (best)"].append(f"{run['epochs']} ({run['best_epoch']})")
+        if "pooling_weight" in run:
+            entry["params"].setdefault("pooling weight (dev)", []).append(run["pooling_weight"])
     return list(groups.values())
 
 
@@ -593,8 +648,9 @@ def target_findings(main: List[Dict]) -> List[str]:
         if task != "stance":
             continue
         group = {e["system"]: e for e in main if (e["corpus"], e["task"]) == (corpus, task)}
-        text_only = [e for name, e in group.items() if name in NEURAL and name not in systems.PARTY_SYSTEMS]
-        with_party = [e for name, e in group.items() if name in systems.PARTY_SYSTEMS]
+        reads_party = (*systems.PARTY_SYSTEMS, *POOLED.values())
+        text_only = [e for name, e in group.items() if name in NEURAL and name not in reads_party]
+        with_party = [e for name, e in group.items() if name in reads_party]
         for kind, candidates, peer, peer_name in (("text only", text_only, "ngram_svm", "the SVM"),
                                                   ("text + party", with_party, "party", "party only")):
             if candidates and peer in group:
@@ -817,7 +873,7 @@ def main() -> None:
         main_entries += run_linear(corpus, task, args.quick)
     args.tasks = neural_tasks
     runs, skipped = run_jobs(neural_jobs(args), args.jobs, start + args.budget * 60)
-    grouped = group_runs(runs)
+    grouped = group_runs(runs + pooled_runs(runs))
     main_entries += [e for e in grouped if not e["variant"]]
     ablation_entries = [e for e in grouped if e["variant"]]
     reference = [e for e in main_entries if (e["corpus"], e["task"], e["system"]) == (args.ablation_corpus, "stance", "bilstm")]

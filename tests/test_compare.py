@@ -186,3 +186,34 @@ def test_textcat_target_check_compares_the_best_system_with_bag_of_words(compare
     assert "| handeset | 0.600 | BiLSTM + BOW | 0.630 | yes |" in lines
     assert "| convote | 0.700 | BiLSTM | 0.690 | no |" in lines
     assert lines[-1] == "Ahead on 1 of 2 corpora (target: 2 of 3)."
+
+
+def test_pooled_rows_choose_their_weight_on_dev_and_pool_test(compare):
+    """pooled_runs derives a row from a trained run without training: the
+    weight comes from dev (stop) alone, and test is pooled with it."""
+
+    def cats(p):
+        return {"no": 1 - p, "yes": p}
+
+    # On dev each party's line is "yes" for A and "no" for B, and one speech
+    # in three reads the other way: pooling by debate and party fixes those.
+    stop_gold = ["yes"] * 6 + ["no"] * 6
+    stop_scores = [cats(p) for p in (0.8, 0.8, 0.4, 0.8, 0.8, 0.4, 0.2, 0.2, 0.6, 0.2, 0.2, 0.6)]
+    stop_groups = [["d1", "A"]] * 6 + [["d1", "B"]] * 6
+    gold = ["yes", "yes", "yes", "no"]
+    scores = [cats(p) for p in (0.9, 0.7, 0.45, 0.3)]
+    groups = [["d2", "A"], ["d2", "A"], ["d2", "A"], None]
+    run = {
+        "corpus": "handeset", "task": "stance", "system": "bilstm_ngram_party", "variant": "", "seed": 0,
+        "labels": ["no", "yes"], "gold": gold, "pred": [max(c, key=c.get) for c in scores], "epochs": 3,
+        "best_epoch": 2, "train_s": 1.0, "scores": scores, "groups": groups, "stop_gold": stop_gold,
+        "stop_scores": stop_scores, "stop_groups": stop_groups,
+    }
+    unpooled = dict(run, system="bilstm_ngram_target")  # not a pooled system: no row
+    (derived,) = compare.pooled_runs([run, unpooled])
+    assert derived["system"] == "bilstm_ngram_party_pooled"
+    assert derived["pooling_weight"] > 0 and derived["pooling_dev"]["0.0"] < derived["pooling_dev"]["1.0"]
+    assert run["pred"] == ["yes", "yes", "no", "no"]
+    assert derived["pred"] == ["yes", "yes", "yes", "no"]  # the third speech read with its party
+    (entry,) = [e for e in compare.group_runs([derived]) if e["system"] == "bilstm_ngram_party_pooled"]
+    assert entry["params"]["pooling weight (dev)"] == [derived["pooling_weight"]]

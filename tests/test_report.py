@@ -250,6 +250,49 @@ def test_evaluate_keeps_stance_targets(tmp_path, monkeypatch, capsys):
     assert missing.stderr.strip() == f"error: {tmp_path}/nope.spacy: evaluation data not found"
 
 
+def test_evaluate_pools_stance_by_debate_and_party(tmp_path, monkeypatch, capsys):
+    """--pool-by-debate reads each party's line from all its speeches in the
+    debate before scoring; without it each speech is scored alone."""
+    install_extensions()
+
+    class AyeReader:
+        # A weak text model: "aye" reads as support, anything else as mild oppose.
+        def __call__(self, doc: Doc) -> Doc:
+            p = 0.9 if "aye" in doc.text else 0.4
+            doc.cats = {"support": p, "oppose": 1.0 - p}
+            return doc
+
+        def score(self, examples, **kwargs):
+            return Scorer.score_cats(examples, "cats", labels=["oppose", "support"], multi_label=False)
+
+    @Language.factory("test_aye_reader")
+    def make_aye_reader(nlp: Language, name: str) -> AyeReader:
+        return AyeReader()
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("test_aye_reader")
+    nlp.to_disk(tmp_path / "model")
+    docs = []
+    for text, label, party in [("aye aye", "support", "A"), ("aye indeed", "support", "A"),
+                               ("I have doubts", "support", "A"), ("no", "oppose", "B"), ("never", "oppose", "B")]:
+        doc = nlp.make_doc(text)
+        doc.cats = {"support": float(label == "support"), "oppose": float(label == "oppose")}
+        doc._.meta = {"group": "debate-1", "party": party}
+        docs.append(doc)
+    DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "dev.spacy")
+    alone = run_main(monkeypatch, capsys, "evaluate", tmp_path / "model", tmp_path / "dev.spacy",
+                     "--output", tmp_path / "alone.json")
+    pooled = run_main(monkeypatch, capsys, "evaluate", tmp_path / "model", tmp_path / "dev.spacy",
+                      "--pool-by-debate", "1.0", "--output", tmp_path / "pooled.json")
+    assert alone.returncode == 0 and pooled.returncode == 0, pooled.stderr
+    assert json.loads((tmp_path / "alone.json").read_text())["cats_macro_f"] < 1.0
+    scores = json.loads((tmp_path / "pooled.json").read_text())
+    assert scores["cats_macro_f"] == 1.0
+    assert scores["pooling"] == {"weight": 1.0, "n_docs": 5, "n_pooled": 5, "n_alone": 0, "n_missing": 0,
+                                 "n_groups": 2}
+    assert "pooled 5 of 5 docs in 2 (debate, party) groups" in pooled.stdout
+
+
 def test_check_data_names_missing_paths_and_urls(tmp_path, monkeypatch, capsys):
     data = tmp_path / "data"
     (data / "conll2003").mkdir(parents=True)

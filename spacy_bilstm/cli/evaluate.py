@@ -21,6 +21,11 @@ def evaluate_command(
     gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU to run on (-1: CPU)."),
     batch_size: int = typer.Option(256, "--batch-size", help="Batch size."),
     threads: int = typer.Option(0, "--threads", help="torch threads on the CPU (0: torch's default)."),
+    pool_by_debate: Optional[float] = typer.Option(
+        None, "--pool-by-debate", min=0.0, max=1.0,
+        help="Stance: pool each speech's prediction with its party's in the same debate (meta 'group' and "
+        "'party') with this weight, 0-1, before scoring.",
+    ),
 ) -> None:
     """Evaluate a pipeline like `spacy evaluate`, keeping `doc._.stance_target`.
 
@@ -31,7 +36,13 @@ def evaluate_command(
     from ..io import atomic_open
     from ..workflow.evaluate import evaluate_pipeline
 
-    scores = evaluate_pipeline(model, data_path, gpu_id=gpu_id, batch_size=batch_size, threads=threads)
+    scores = evaluate_pipeline(model, data_path, gpu_id=gpu_id, batch_size=batch_size, threads=threads,
+                               pool_weight=pool_by_debate)
+    if "pooling" in scores:
+        pooling = scores["pooling"]
+        typer.echo(f"pooled {pooling['n_pooled']} of {pooling['n_docs']} docs in {pooling['n_groups']} "
+                   f"(debate, party) groups; {pooling['n_alone']} alone in theirs "
+                   f"({pooling['n_missing']} without a debate or party)")
     shown = {
         key: value
         for key, value in scores.items()

@@ -7,10 +7,15 @@ scored without its targets. This reads the data with the package's
 `StanceCorpus` (which copies the targets; for NER data it behaves like
 `spacy.Corpus`) and scores with `Language.evaluate`, the scorer the training
 loop uses, so dev scores here match the training log.
+
+With ``pool_weight``, the stance predictions are pooled by debate and party
+(`spacy_bilstm.debate_pooling`) over the whole file before scoring, as a
+user pools a debate's speeches after `nlp.pipe`.
 """
 import time
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, Dict, Optional, Union
 
 from ..errors import InputError, ModelLoadError
 
@@ -22,6 +27,7 @@ def evaluate_pipeline(
     gpu_id: int = -1,
     batch_size: int = 256,
     threads: int = 0,
+    pool_weight: Optional[float] = None,
 ) -> Dict[str, Any]:
     """Evaluate a pipeline on gold Docs.
 
@@ -30,9 +36,12 @@ def evaluate_pipeline(
     gpu_id (int): GPU to run on; -1 for the CPU.
     batch_size (int): `nlp.evaluate` batch size.
     threads (int): torch's intra-op threads on the CPU; 0 keeps torch's default.
+    pool_weight (Optional[float]): Pool the predicted cats by debate
+        (``meta["group"]``) and party with this weight before scoring; None
+        scores each document's own prediction.
     RETURNS (Dict[str, Any]): The scores (as `Language.evaluate` names them,
         0-1, plus "speed" in words per second) and "n_docs", "model",
-        "data", "seconds".
+        "data", "seconds"; with pooling also "pooling" (its counts).
     RAISES (InputError): If the data is missing or empty.
     RAISES (ModelLoadError): If the pipeline cannot be loaded.
     """
@@ -58,9 +67,24 @@ def evaluate_pipeline(
     if not examples:
         raise InputError("no documents to evaluate on", path=data_path, reason="empty_file")
     began = time.perf_counter()
-    scores = nlp.evaluate(examples, batch_size=batch_size)
+    extra: Dict[str, Any] = {}
+    if pool_weight is None:
+        scores = nlp.evaluate(examples, batch_size=batch_size)
+    else:
+        from spacy.scorer import Scorer
+
+        from ..debate_pooling import pool_debate_stance
+
+        # What Language.evaluate does, with the pooling between predicting
+        # and scoring: pooling needs every speech of a debate at once.
+        predicted = list(nlp.pipe((eg.predicted for eg in examples), batch_size=batch_size))
+        extra["pooling"] = {"weight": pool_weight, **asdict(pool_debate_stance(predicted, pool_weight))}
+        for eg, doc in zip(examples, predicted):
+            eg.predicted = doc
+        scores = Scorer(nlp).score(examples)
     return {
         **scores,
+        **extra,
         "n_docs": len(examples),
         "model": str(model),
         "data": str(data_path),
