@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spacy_bilstm.layers.crf import CRFScores, LinearChainCRF, biluo_masks, crf_decode, crf_loss, crf_marginals
-from spacy_bilstm.layers.crf_math import backward_scores, constrain, forward_scores, viterbi
+from spacy_bilstm.layers.crf_math import backward_scores, forward_scores, viterbi
 from spacy_bilstm.components.spans import all_span_log_probs, span_log_prob
 from spacy_bilstm.tags import (
     allowed_ends,
@@ -22,6 +22,13 @@ from spacy_bilstm.tags import (
 
 LABELS = ["LOC", "PER"]
 N_TAGS = len(tag_names(LABELS))
+
+
+def constrain(trans, start, end, allowed, allowed_start, allowed_end):
+    """Forbidden transition, start and end scores set to -inf, as the CRF
+    layer's parameters carry them; torch.where keeps their gradient at 0."""
+    neg = torch.tensor(-float("inf"), dtype=trans.dtype)
+    return torch.where(allowed, trans, neg), torch.where(allowed_start, start, neg), torch.where(allowed_end, end, neg)
 
 
 def _constrained(rng):

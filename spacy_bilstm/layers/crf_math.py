@@ -133,24 +133,3 @@ def viterbi(
             current = torch.where(inside, previous, current)
     return tags
 
-
-def constrain(
-    transitions: torch.Tensor,
-    start: torch.Tensor,
-    end: torch.Tensor,
-    allowed: torch.Tensor,
-    allowed_start: torch.Tensor,
-    allowed_end: torch.Tensor,
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Replace forbidden transition, start and end scores by -inf.
-
-    Exact, where a finite penalty is not: emissions in the thousands would
-    outweigh it. `torch.where` (rather than adding a mask) keeps the gradient
-    of the forbidden entries at exactly zero, so training never moves them.
-    """
-    neg = torch.tensor(-float("inf"), dtype=transitions.dtype, device=transitions.device)
-    return (
-        torch.where(allowed, transitions, neg),
-        torch.where(allowed_start, start, neg),
-        torch.where(allowed_end, end, neg),
-    )
