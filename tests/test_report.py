@@ -211,27 +211,38 @@ def test_report_input_errors_are_one_line(tmp_path, monkeypatch, capsys, args, s
     assert not (tmp_path / "s.json").exists()
 
 
+class _StanceRule:
+    """A stand-in stance classifier whose support probability is a rule over
+    the Doc, scored like lstm_textcat (exclusive oppose/support)."""
+
+    def __init__(self, p_support) -> None:
+        self.p_support = p_support
+
+    def __call__(self, doc: Doc) -> Doc:
+        p = self.p_support(doc)
+        doc.cats = {"support": p, "oppose": 1.0 - p}
+        return doc
+
+    def score(self, examples, **kwargs):
+        return Scorer.score_cats(examples, "cats", labels=["oppose", "support"], multi_label=False)
+
+
+def _save_rule_pipeline(path: Path, factory: str, p_support) -> Language:
+    """A blank English pipeline with one rule-based stance pipe, saved at `path`."""
+    install_extensions()
+    if not Language.has_factory(factory):
+        Language.factory(factory, func=lambda nlp, name: _StanceRule(p_support))
+    nlp = spacy.blank("en")
+    nlp.add_pipe(factory)
+    nlp.to_disk(path)
+    return nlp
+
+
 def test_evaluate_keeps_stance_targets(tmp_path, monkeypatch, capsys):
     """The pipeline sees doc._.stance_target, which `spacy evaluate` would drop."""
-    install_extensions()
-
-    class TargetReader:
-        # Predicts from the target alone: the texts are all the same.
-        def __call__(self, doc: Doc) -> Doc:
-            target = doc._.stance_target or ""
-            doc.cats = {"support": float("yes" in target), "oppose": float("yes" not in target)}
-            return doc
-
-        def score(self, examples, **kwargs):
-            return Scorer.score_cats(examples, "cats", labels=["oppose", "support"], multi_label=False)
-
-    @Language.factory("test_target_reader")
-    def make_target_reader(nlp: Language, name: str) -> TargetReader:
-        return TargetReader()
-
-    nlp = spacy.blank("en")
-    nlp.add_pipe("test_target_reader")
-    nlp.to_disk(tmp_path / "model")
+    # Predicts from the target alone: the texts are all the same.
+    nlp = _save_rule_pipeline(tmp_path / "model", "test_target_reader",
+                              lambda doc: float("yes" in (doc._.stance_target or "")))
     docs = []
     for target, label in [("yes motion", "support"), ("no motion", "oppose"), ("yes again", "support")]:
         doc = nlp.make_doc("The same words every time.")
@@ -253,25 +264,8 @@ def test_evaluate_keeps_stance_targets(tmp_path, monkeypatch, capsys):
 def test_evaluate_pools_stance_by_debate_and_party(tmp_path, monkeypatch, capsys):
     """--pool-by-debate reads each party's line from all its speeches in the
     debate before scoring; without it each speech is scored alone."""
-    install_extensions()
-
-    class AyeReader:
-        # A weak text model: "aye" reads as support, anything else as mild oppose.
-        def __call__(self, doc: Doc) -> Doc:
-            p = 0.9 if "aye" in doc.text else 0.4
-            doc.cats = {"support": p, "oppose": 1.0 - p}
-            return doc
-
-        def score(self, examples, **kwargs):
-            return Scorer.score_cats(examples, "cats", labels=["oppose", "support"], multi_label=False)
-
-    @Language.factory("test_aye_reader")
-    def make_aye_reader(nlp: Language, name: str) -> AyeReader:
-        return AyeReader()
-
-    nlp = spacy.blank("en")
-    nlp.add_pipe("test_aye_reader")
-    nlp.to_disk(tmp_path / "model")
+    # A weak text model: "aye" reads as support, anything else as mild oppose.
+    nlp = _save_rule_pipeline(tmp_path / "model", "test_aye_reader", lambda doc: 0.9 if "aye" in doc.text else 0.4)
     docs = []
     for text, label, party in [("aye aye", "support", "A"), ("aye indeed", "support", "A"),
                                ("I have doubts", "support", "A"), ("no", "oppose", "B"), ("never", "oppose", "B")]:
