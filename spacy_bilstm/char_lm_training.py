@@ -10,14 +10,12 @@ The backward model reads the same stream reversed.
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
 
 from .layers.char_lm_torch import N_SYMBOLS, BiCharLanguageModel, CharLanguageModel, byte_ids
-
-FORMAT = "spacy_bilstm.char_lm.v1"
 
 
 @dataclass
@@ -68,7 +66,7 @@ def train_char_lm(
     lines: List[str],
     settings: CharLMSettings,
     progress: Optional[Callable[[str], None]] = None,
-) -> "tuple[BiCharLanguageModel, CharLMReport]":
+) -> Tuple[BiCharLanguageModel, CharLMReport]:
     """Train both directions on `lines` (lower-cased, tokens joined by spaces).
 
     lines (List[str]): The raw text, one sentence or document per line.
@@ -172,39 +170,3 @@ def _bits_per_byte(lm: CharLanguageModel, stream: torch.Tensor, window: int) -> 
         )
     return total / targets.shape[1] / math.log(2)
 
-
-def save_char_lm(model: BiCharLanguageModel, path, meta: dict) -> None:
-    """Write the model's weights and what made them (plain tensors and JSON
-    types only, so `load_char_lm` can refuse anything else)."""
-    torch.save({"format": FORMAT, "state": model.state_dict(), "meta": meta}, path)
-
-
-def load_char_lm(path) -> BiCharLanguageModel:
-    """Read a model written by `save_char_lm`, safely (`weights_only`).
-
-    RAISES (InputError): The file is missing, not a character language model,
-        or corrupt.
-    """
-    import pickle
-
-    from .errors import InputError
-
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError("file not found", path=path, reason="missing_file") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError) as err:
-        raise InputError(
-            f"not a character language model written by `spacy-bilstm char-lm` ({type(err).__name__})",
-            path=path,
-            reason="bad_model",
-        ) from None
-    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
-        raise InputError(
-            f"not a character language model written by `spacy-bilstm char-lm` (expected format {FORMAT})",
-            path=path,
-            reason="bad_model",
-        )
-    model = BiCharLanguageModel.from_state(saved["state"])
-    model.eval()
-    return model

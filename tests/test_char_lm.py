@@ -9,7 +9,8 @@ import spacy
 import torch
 from spacy.training import Example
 
-from spacy_bilstm.char_lm_training import CharLMSettings, load_char_lm, save_char_lm, train_char_lm
+from spacy_bilstm.char_lm_training import CharLMSettings, train_char_lm
+from spacy_bilstm.layers.char_lm_torch import load_char_lm, save_char_lm
 from spacy_bilstm.errors import InputError
 from spacy_bilstm.layers.char_lm_torch import BiCharLanguageModel, token_string
 

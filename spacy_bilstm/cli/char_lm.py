@@ -39,7 +39,8 @@ def char_lm_command(
     political and news text under DATA_DIR."""
     import torch
 
-    from ..char_lm_training import CharLMSettings, save_char_lm, train_char_lm
+    from ..char_lm_training import CharLMSettings, train_char_lm
+    from ..layers.char_lm_torch import save_char_lm
 
     if not data_dir.is_dir():
         raise InputError("not a directory", path=data_dir, reason="missing_file")

@@ -56,6 +56,7 @@ def _cache_for(model: Model) -> Optional[_FeatureCache]:
     _CACHES[model.id] = cache
     return cache
 
+
 # Sentences are read in chunks whose padded size (sentences × longest, in
 # bytes) stays under this, so a batch of a thousand Docs does not allocate a
 # thousand times the longest one's states at once.
@@ -121,7 +122,7 @@ def _language_models(model: Model):
 def _init(model: Model, X=None, Y=None, *, path) -> None:
     from thinc.api import get_torch_default_device
 
-    from ..char_lm_training import load_char_lm
+    from .char_lm_torch import load_char_lm
 
     if model.shims[0]._model is None:
         if path is None:

@@ -11,12 +11,19 @@ had to annotate.
 Text is lower-cased and its tokens joined by single spaces, exactly as the
 training text was written (`token_string`), and framed by the line separator
 "\n" that separated the training lines.
+
+`save_char_lm` and `load_char_lm` write and read the two models as one file
+(`FORMAT`), which `spacy-bilstm char-lm` writes and `CharLMEmbed.v1` reads.
 """
 from typing import List, Sequence, Tuple
 
 import torch
 from torch import nn
 
+from ..errors import InputError
+
+# Written into every saved file, so that loading can tell ours from others.
+FORMAT = "spacy_bilstm.char_lm.v1"
 # Byte b has id b + 1; 0 pads.
 N_SYMBOLS = 257
 PAD = 0
@@ -125,3 +132,38 @@ class BiCharLanguageModel(nn.Module):
             before = torch.tensor([length - start for start, _ in spans], device=device)
             out.append(torch.cat([forward_out[i, after], backward_out[i, before]], dim=1))
         return out
+
+
+def save_char_lm(model: BiCharLanguageModel, path, meta: dict) -> None:
+    """Write the model's weights and what made them (plain tensors and JSON
+    types only, so `load_char_lm` can refuse anything else)."""
+    torch.save({"format": FORMAT, "state": model.state_dict(), "meta": meta}, path)
+
+
+def load_char_lm(path) -> BiCharLanguageModel:
+    """Read a model written by `save_char_lm`, safely (`weights_only`).
+
+    RAISES (InputError): The file is missing, not a character language model,
+        or corrupt.
+    """
+    import pickle
+
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError("file not found", path=path, reason="missing_file") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError) as err:
+        raise InputError(
+            f"not a character language model written by `spacy-bilstm char-lm` ({type(err).__name__})",
+            path=path,
+            reason="bad_model",
+        ) from None
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+        raise InputError(
+            f"not a character language model written by `spacy-bilstm char-lm` (expected format {FORMAT})",
+            path=path,
+            reason="bad_model",
+        )
+    model = BiCharLanguageModel.from_state(saved["state"])
+    model.eval()
+    return model

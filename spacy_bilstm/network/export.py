@@ -74,6 +74,8 @@ def require_formats(formats: Iterable[str]) -> None:
     """
     for name in formats:
         format_modules(name)
+
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _XML_ILLEGAL = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _PLAIN = (int, float, bool)
