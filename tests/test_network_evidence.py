@@ -80,12 +80,17 @@ def test_evidence_zero_keeps_none_and_counts_are_unchanged():
         assert data == {k: x for k, x in with_evidence.graph.edges[u, v].items() if k != "evidence"}
 
 
-def test_long_windows_are_cut_around_the_pair():
+def _long_sentence():
+    # One sentence far longer than MAX_EVIDENCE_CHARS, two actors far apart in it.
     filler = " ".join(["word"] * 200)
-    doc = make_doc(
+    return make_doc(
         f"{filler} [Boris Johnson](PERSON) {filler} [Keir Starmer](PERSON) {filler} .",
         meta={"id": "long", "speaker": "Ann"},
     )
+
+
+def test_long_windows_are_cut_around_the_pair():
+    doc = _long_sentence()
     extraction = extract_doc(doc, ExtractOptions())
     [(keys, location, text)] = extraction.evidence
     assert keys == ("boris johnson", "keir starmer")
@@ -197,11 +202,7 @@ def test_speaker_evidence_follows_the_actors_canonical_name():
 
 
 def test_a_long_sentence_gives_each_actor_the_text_around_it():
-    filler = " ".join(["word"] * 200)
-    doc = make_doc(
-        f"{filler} [Boris Johnson](PERSON) {filler} [Keir Starmer](PERSON) {filler} .",
-        meta={"id": "long", "speaker": "Ann"},
-    )
+    doc = _long_sentence()
     extraction = extract_doc(doc, ExtractOptions())
     assert [keys for keys, _, _ in extraction.speaker_evidence] == [("boris johnson",), ("keir starmer",)]
     for (_, location, text), name in zip(extraction.speaker_evidence, ["Boris Johnson", "Keir Starmer"]):

@@ -14,7 +14,6 @@ from .ner_fixtures import RAW_CONLL
 pytest.importorskip("floret")
 
 
-
 def run(*args):
     return subprocess.run([sys.executable, "-m", "spacy_bilstm", "vectors", *args], capture_output=True, text=True)
 
