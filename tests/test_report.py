@@ -285,6 +285,12 @@ def test_evaluate_pools_stance_by_debate_and_party(tmp_path, monkeypatch, capsys
     assert scores["pooling"] == {"weight": 1.0, "n_docs": 5, "n_pooled": 5, "n_alone": 0, "n_missing": 0,
                                  "n_groups": 2}
     assert "pooled 5 of 5 docs in 2 (debate, party) groups" in pooled.stdout
+    spacy.blank("en").to_disk(tmp_path / "no_classifier")
+    refused = run_main(monkeypatch, capsys, "evaluate", tmp_path / "no_classifier", tmp_path / "dev.spacy",
+                       "--pool-by-debate", "0.5")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (f"error: {tmp_path}/dev.spacy: --pool-by-debate needs a stance classifier: "
+                                      "document 0 has no predicted cats: run the pipeline before pooling")
 
 
 def test_check_data_names_missing_paths_and_urls(tmp_path, monkeypatch, capsys):

@@ -78,10 +78,17 @@ def evaluate_pipeline(
         # What Language.evaluate does, with the pooling between predicting
         # and scoring: pooling needs every speech of a debate at once.
         predicted = list(nlp.pipe((eg.predicted for eg in examples), batch_size=batch_size))
-        extra["pooling"] = {"weight": pool_weight, **asdict(pool_debate_stance(predicted, pool_weight))}
+        words_per_second = sum(len(doc) for doc in predicted) / max(time.perf_counter() - began, 1e-9)
+        try:
+            report = pool_debate_stance(predicted, pool_weight)
+        except InputError as err:
+            # The documents are the file's: name it (an NER pipeline sets no cats).
+            raise InputError(f"--pool-by-debate needs a stance classifier: {err.message}", path=data_path,
+                             reason=err.reason) from None
+        extra["pooling"] = {"weight": pool_weight, **asdict(report)}
         for eg, doc in zip(examples, predicted):
             eg.predicted = doc
-        scores = Scorer(nlp).score(examples)
+        scores = {**Scorer(nlp).score(examples), "speed": words_per_second}
     return {
         **scores,
         **extra,
