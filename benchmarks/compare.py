@@ -330,17 +330,22 @@ def train_seeded(spec: Dict) -> Dict:
         primary_metric(corpus, task), tag,
     )
     test = read_docs(paths["dev"], nlp.vocab)
-    stop = read_docs(paths["stop"], nlp.vocab)
-    test_docs, stop_docs = predict_docs(nlp, test), predict_docs(nlp, stop)
-    return {
+    test_docs = predict_docs(nlp, test)
+    result = {
         "corpus": corpus, "task": task, "system": system, "variant": spec["variant"], "seed": seed,
         "gold": [gold_label(d) for d in test], "pred": [gold_label(d) for d in test_docs], **record,
+    }
+    if system in POOLED and not spec["variant"]:
         # For the pooled rows (pooled_runs): probabilities and (debate, party)
         # groups of dev, where the pooling weight is chosen, and of test.
-        "scores": [d.cats for d in test_docs], "groups": party_line_groups(test_docs),
-        "stop_gold": [gold_label(d) for d in stop], "stop_scores": [d.cats for d in stop_docs],
-        "stop_groups": party_line_groups(stop_docs),
-    }
+        stop = read_docs(paths["stop"], nlp.vocab)
+        stop_docs = predict_docs(nlp, stop)
+        result.update(
+            scores=[d.cats for d in test_docs], groups=party_line_groups(test_docs),
+            stop_gold=[gold_label(d) for d in stop], stop_scores=[d.cats for d in stop_docs],
+            stop_groups=party_line_groups(stop_docs),
+        )
+    return result
 
 
 def pooled_runs(runs: List[Dict]) -> List[Dict]:

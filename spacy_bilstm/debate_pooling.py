@@ -18,6 +18,7 @@ on dev. A document without a debate or a party is its own group, so it keeps
 its prediction; `PoolingReport` counts those. The result depends only on the
 set of documents pooled together, not on their order or on batching.
 """
+from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Hashable, Iterable, List, Optional, Sequence, Tuple
 
@@ -160,10 +161,7 @@ def pool_debate_stance(
                              reason="no_predictions")
     groups = party_line_groups(docs, debate_key=debate_key, party_key=party_key)
     pooled = pool_scores([doc.cats for doc in docs], groups, weight)
-    sizes: Dict[Hashable, int] = {}
-    for group in groups:
-        if group is not None:
-            sizes[group] = sizes.get(group, 0) + 1
+    sizes = Counter(group for group in groups if group is not None)
     report = PoolingReport(n_docs=len(docs), n_groups=len(sizes))
     for doc, group, cats in zip(docs, groups, pooled):
         doc.cats = cats
