@@ -42,7 +42,7 @@ def evaluate_command(
         pooling = scores["pooling"]
         typer.echo(f"pooled {pooling['n_pooled']} of {pooling['n_docs']} docs in {pooling['n_groups']} "
                    f"(debate, party) groups; {pooling['n_alone']} alone in theirs "
-                   f"({pooling['n_missing']} without a debate or party)")
+                   f"({pooling['n_missing']} without meta 'group' or 'party')")
     shown = {
         key: value
         for key, value in scores.items()
