@@ -83,6 +83,11 @@ def read_speeches(path: Path) -> Iterator[Dict]:
                     "date": current["date"],
                     "debate_id": debate,
                     "motion_id": motion,
+                    # The key the package's splits and cross-validation folds
+                    # keep whole (spacy_bilstm.corpora.splits): without it
+                    # they stratify by label, and a debate's speeches would
+                    # sit on both sides of a split.
+                    "group": debate,
                 },
             }
         current = None
