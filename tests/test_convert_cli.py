@@ -163,6 +163,36 @@ def test_convert_textcat_jsonl_with_dev_split(tmp_path, monkeypatch, capsys):
     assert [d.text for d in load(tmp_path / "d2.spacy")] == [d.text for d in dev]
 
 
+def test_convert_textcat_group_by_keeps_debates_whole(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "t.jsonl"
+    records = [
+        {"text": f"speech {i}", "label": "support" if i % 2 else "oppose", "meta": {"debate_id": f"d{i // 4}"}}
+        for i in range(40)
+    ]
+    src.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    args = ["textcat", src, tmp_path / "train.spacy", "--dev-output", tmp_path / "dev.spacy", "--seed", "1"]
+    # Without --group-by the records have no group: stratified, and the
+    # output says how to keep the debates whole.
+    plain = run_main(monkeypatch, capsys, *args)
+    assert plain.returncode == 0, plain.stderr
+    assert "split: stratified by label and target" in plain.stdout and "--group-by KEY" in plain.stdout
+    grouped = run_main(monkeypatch, capsys, *args, "--group-by", "debate_id")
+    assert grouped.returncode == 0, grouped.stderr
+    assert "split: 10 groups (meta 'group'), each kept whole" in grouped.stdout
+    train, dev = load(tmp_path / "train.spacy"), load(tmp_path / "dev.spacy")
+    assert len(train) + len(dev) == 40
+    assert all(d._.meta["group"] == d._.meta["debate_id"] for d in train + dev)
+    assert not {d._.meta["group"] for d in train} & {d._.meta["group"] for d in dev}
+    # Without a dev split the groups are stored too, for crossval.
+    whole = run_main(monkeypatch, capsys, "textcat", src, tmp_path / "all.spacy", "--group-by", "debate_id")
+    assert whole.returncode == 0 and all("group" in d._.meta for d in load(tmp_path / "all.spacy"))
+    # A record without the key: its file and line, one line.
+    records[2]["meta"] = {}
+    src.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    missing = run_main(monkeypatch, capsys, *args, "--group-by", "debate_id")
+    assert_one_line_error(missing, f"{src}:3: meta 'debate_id' is missing or empty")
+
+
 def test_convert_textcat_real_handeset(tmp_path, monkeypatch, capsys):
     src = SHARED / "handeset" / "HanDeSeT.csv"
     if not src.exists():

@@ -70,6 +70,8 @@ def test_every_document_is_scored_once_without_its_debate(tmp_path, capsys, spee
     assert result["scores"]["party"]["accuracy"] == pytest.approx(50 / 60)
     assert set(result["model_vs_party"]) == {"macro_f_diff", "ci", "model_ahead"}
     assert "model − party only:" in stdout and "5-fold cross-validation over 60 documents" in stdout
+    assert result["folds_by"] == "group" and result["n_groups"] == 10
+    assert "folds: 10 groups (meta 'group', e.g. debates) kept whole" in stdout
     # Only model-best is kept per fold.
     assert (tmp_path / "work" / "fold-0" / "model" / "model-best").is_dir()
     assert not (tmp_path / "work" / "fold-0" / "model" / "model-last").exists()
@@ -97,3 +99,30 @@ def test_bad_input_is_one_clean_line(tmp_path, capsys, speeches):
                                    "--work", tmp_path / "work")
     assert code == 2 and "Traceback" not in stderr
     assert stderr.startswith(f"error: {CONFIG}: cannot train on fold 1: ") and "include_static_vectors" in stderr
+
+
+def test_group_by_names_the_debate_key(tmp_path, capsys, speeches):
+    """Docs whose debate is under another meta key: --group-by keeps those
+    debates whole; a doc without the key is one clean line."""
+    install_extensions()
+    nlp = spacy.blank("en")
+    docs = list(DocBin().from_disk(speeches).get_docs(nlp.vocab))
+    for doc in docs:
+        meta = dict(doc._.meta)
+        meta["debate"] = meta.pop("group")
+        doc._.meta = meta
+    path = tmp_path / "renamed.spacy"
+    DocBin(docs=docs, store_user_data=True).to_disk(path)
+    out = tmp_path / "cv.json"
+    code, stdout, stderr = run_crossval(capsys, CONFIG, path, "--folds", "2", "--group-by", "debate", "--output", out,
+                                        "--work", tmp_path / "work", *_overrides())
+    assert code == 0, stderr
+    result = json.loads(out.read_text())
+    assert result["folds_by"] == "group" and result["n_groups"] == 10
+    by_debate = {}
+    for d in result["docs"]:
+        by_debate.setdefault(d["id"].split("-")[0], set()).add(d["fold"])
+    assert all(len(folds) == 1 for folds in by_debate.values())
+    code, _, stderr = run_crossval(capsys, CONFIG, path, "--group-by", "bill", "--output", tmp_path / "x.json")
+    assert code == 2 and "Traceback" not in stderr
+    assert stderr.startswith(f"error: {path}:1: meta 'bill' is missing or empty")

@@ -68,3 +68,27 @@ def test_doc_folds_use_the_debate_groups():
     for debate in range(6):
         assert len({folds[3 * debate + i] for i in range(3)}) == 1
     assert sorted(Counter(folds).values()) == [6, 6, 6]
+
+
+def test_group_by_meta_names_the_groups_and_the_document_without_one():
+    from spacy_bilstm.corpora.splits import group_by_meta, split_strategy
+    from spacy_bilstm.errors import InputError
+
+    install_extensions()
+    nlp = spacy.blank("en")
+    docs = []
+    for i in range(12):
+        doc = nlp.make_doc(f"speech {i}")
+        doc._.meta = {"debate_id": f"deb-{i // 4}", "source": "speeches.jsonl", "line": i + 1}
+        docs.append(doc)
+    # Without "group" the docs are stratified: a debate may fall on both sides.
+    assert split_strategy(docs) == "label"
+    assert group_by_meta(docs, "debate_id") == 3
+    assert split_strategy(docs) == "group"
+    assert [d._.meta["group"] for d in docs] == [f"deb-{i // 4}" for i in range(12)]
+    folds = doc_folds(docs, 3, seed=0)
+    assert all(len({f for d, f in zip(docs, folds) if d._.meta["group"] == g}) == 1 for g in ("deb-0", "deb-1", "deb-2"))
+    docs[7]._.meta = {"source": "speeches.jsonl", "line": 8, "debate_id": ""}
+    with pytest.raises(InputError) as err:
+        group_by_meta(docs, "debate_id")
+    assert str(err.value).startswith("speeches.jsonl:8: meta 'debate_id' is missing or empty")

@@ -434,3 +434,18 @@ def test_stance_corpus_ner_docbin_with_sentence_splitting(tmp_path, nlp):
         [("Paris", "LOC")],
     ]
     assert [eg.predicted._.meta for eg in examples] == [{"source": str(src), "doc": 0, "line": 3}] * 2
+
+
+def test_embedded_speeches_split_by_debate():
+    """The shipped corpus names its debates under meta "group", so that the
+    quickstart's dev split and cross-validation folds keep them whole."""
+    from spacy_bilstm.corpora import split_docs
+    from spacy_bilstm.corpora.splits import split_strategy
+
+    path = Path(__file__).resolve().parents[1] / "corpus" / "speeches.jsonl"
+    docs = list(read_textcat_jsonl(path, spacy.blank("en")))
+    assert len(docs) == 240
+    assert all(d._.meta["group"] == d._.meta["debate_id"] for d in docs)
+    assert split_strategy(docs) == "group"
+    train, dev = split_docs(docs, 0.2, seed=0)
+    assert not {d._.meta["debate_id"] for d in train} & {d._.meta["debate_id"] for d in dev}

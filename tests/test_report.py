@@ -158,7 +158,7 @@ def test_report_writes_summary_markdown_and_curves(tmp_path, monkeypatch, capsys
 def test_report_shows_the_cross_validated_comparison(tmp_path, monkeypatch, capsys):
     cv = tmp_path / "cv.json"
     cv.write_text(json.dumps({
-        "n_folds": 5, "n_docs": 240,
+        "n_folds": 5, "n_docs": 240, "folds_by": "group", "n_groups": 25,
         "scores": {
             "model": {"macro_f": 0.81, "accuracy": 0.82, "macro_f_ci": [0.76, 0.86], "per_label": {}},
             "party": {"macro_f": 0.70, "accuracy": 0.71, "macro_f_ci": [0.64, 0.76], "per_label": {}},
@@ -176,6 +176,7 @@ def test_report_shows_the_cross_validated_comparison(tmp_path, monkeypatch, caps
     assert not summary["notes"]
     markdown = (out / "report.md").read_text()
     assert "5-fold cross-validation over all 240 documents" in markdown
+    assert "by a model that never saw its debate: 25 debates, each kept whole" in markdown
     assert "| **model** | 0.810 | [0.760, 0.860] | 0.820 |" in markdown
     assert "| party only | 0.700 | [0.640, 0.760] | 0.710 |" in markdown
     assert "Model − party only: +0.110 [+0.050, +0.170] (paired bootstrap): ahead." in markdown
@@ -185,6 +186,15 @@ def test_report_shows_the_cross_validated_comparison(tmp_path, monkeypatch, caps
     cv.write_text(json.dumps(data))
     result = run_main(monkeypatch, capsys, "report", "--crossval", f"stance={cv}", "--summary", out / "s.json")
     assert "note: stance: in cross-validation the model is not ahead of the party-only baseline" in result.stderr
+    # Folds stratified by label: the report does not claim unseen debates.
+    data.update(folds_by="label", n_groups=None)
+    cv.write_text(json.dumps(data))
+    result = run_main(monkeypatch, capsys, "report", "--crossval", f"stance={cv}", "--summary", out / "s3.json",
+                      "--markdown", out / "r2.md")
+    assert result.returncode == 0, result.stderr
+    markdown = (out / "r2.md").read_text()
+    assert "never saw its debate" not in markdown
+    assert "the folds were stratified by label, so other speeches of its debate were in training" in markdown
     (tmp_path / "x.json").write_text("{}")
     result = run_main(monkeypatch, capsys, "report", "--crossval", f"stance={tmp_path / 'x.json'}",
                       "--summary", out / "s2.json")

@@ -98,6 +98,15 @@ def _check_output(path: Path) -> None:
         typer.echo(f"note: spaCy's Corpus reads only files ending in .spacy, not {path.name}", err=True)
 
 
+def _grouped_by(docs: Iterable[Doc], key: str, path: Path) -> Iterator[Doc]:
+    """Set each doc's meta "group" from meta[key] as the docs stream by."""
+    from ..corpora.splits import group_by_meta
+
+    for doc in docs:
+        group_by_meta([doc], key, path)
+        yield doc
+
+
 def _check_dev_options(output_path: Path, dev_output: Optional[Path], dev_fraction: float) -> None:
     if dev_output is None:
         return
@@ -205,12 +214,18 @@ def convert_textcat(
     lang: str = typer.Option("en", "--lang", help="Language of the tokenizer."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip and count malformed records."),
     encoding: Optional[str] = typer.Option(None, "--encoding", help="Encoding if the file has no BOM."),
+    group_by: Optional[str] = typer.Option(
+        None, "--group-by",
+        help="Meta key naming each document's group, e.g. debate_id: stored as meta 'group', which the dev split "
+        "here and crossval's folds keep whole. Every document must have it.",
+    ),
 ) -> None:
     """Convert a text-classification / stance corpus to a DocBin with cats.
 
-    With --dev-output the documents are split: debates (meta "group") stay
-    whole in one split; SemEval tweets are stratified by target and label;
-    JSONL without groups is stratified by label and target.
+    With --dev-output the documents are split: debates (meta "group", or the
+    key --group-by names) stay whole in one split; SemEval tweets are
+    stratified by target and label; JSONL without groups is stratified by
+    label and target.
     """
     from ..corpora.formats import TEXTCAT_FORMATS, read_textcat
     from ..corpora.splits import doc_group, split_docs, split_strategy
@@ -224,6 +239,8 @@ def convert_textcat(
     docs = read_textcat(
         input_path, nlp, format=format, skip_invalid=skip_invalid, report=report, encoding=encoding
     )
+    if group_by is not None:
+        docs = _grouped_by(docs, group_by, input_path)
     if dev_output is None:
         labels: Counter = Counter()
 
@@ -256,3 +273,8 @@ def convert_textcat(
         typer.echo(f"split: {n_groups} groups (meta 'group'), each kept whole")
     else:
         typer.echo(f"split: stratified by {'meta stratum' if strategy == 'stratum' else 'label and target'}")
+        if strategy == "label":
+            # Debate speeches split this way leak each debate into both
+            # splits; say how to keep them whole.
+            typer.echo("  (no meta 'group' on every document: to keep debates whole, pass --group-by KEY, "
+                       "the meta key of the debate)")

@@ -8,6 +8,7 @@ classifier config against the majority and party-only baselines.
 Extra `--section.key value` options override the config, as in `spacy train`.
 """
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -29,6 +30,11 @@ def crossval_command(
     seed: int = typer.Option(0, "--seed", help="Seed of the folds and of the early-stopping splits."),
     dev_fraction: float = typer.Option(0.15, "--dev-fraction", help="Share of each training part held out to pick model-best."),
     gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU to train on (-1: CPU)."),
+    group_by: Optional[str] = typer.Option(
+        None, "--group-by",
+        help="Meta key naming each document's group (e.g. debate_id), kept whole in one fold; default: meta 'group' "
+        "where every document has it, else folds stratified by label.",
+    ),
 ) -> None:
     """Train CONFIG on k-1 folds of DATA and score the held-out fold, k
     times; report the pooled scores of the model, party only and majority."""
@@ -43,7 +49,7 @@ def crossval_command(
     except SystemExit:
         raise InputError(f"cannot read the config overrides {ctx.args}", reason="bad_argument") from None
     result = cross_validate(config_path, data_path, work, n_folds=folds, seed=seed, dev_fraction=dev_fraction,
-                            overrides=overrides, use_gpu=gpu_id)
+                            overrides=overrides, use_gpu=gpu_id, group_by=group_by)
     write_crossval(result, output)
     for line in crossval_lines(result):
         typer.echo(line)

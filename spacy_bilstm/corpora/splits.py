@@ -7,7 +7,8 @@ model built from the same reader output see exactly the same documents.
   speech from a dev debate is seen in training.
 * `stratified_split` keeps each stratum's (e.g. target+label) share of the
   data the same in both splits, for data without groups.
-* `split_docs` picks one of them for Docs from `textcat_sources`.
+* `split_docs` picks one of them for Docs from `textcat_sources`;
+  `group_by_meta` names the meta key that holds the groups.
 * `grouped_folds` and `doc_folds` assign items to k cross-validation folds
   the same two ways.
 
@@ -15,9 +16,12 @@ Both return the items in their input order within each split, and depend
 only on the items (in order), the key functions, `dev_fraction` and `seed`.
 """
 import random
-from typing import Callable, Dict, Hashable, List, Sequence, Tuple, TypeVar
+from pathlib import Path
+from typing import Callable, Dict, Hashable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 from spacy.tokens import Doc
+
+from ..errors import InputError
 
 T = TypeVar("T")
 
@@ -121,6 +125,37 @@ def stratified_split(
 def doc_group(doc: Doc) -> Hashable:
     """``doc._.meta["group"]`` (the unit a split keeps whole)."""
     return (doc._.meta or {})["group"]
+
+
+def group_by_meta(docs: Sequence[Doc], key: str, path: Optional[Union[str, Path]] = None) -> int:
+    """Set each Doc's ``meta["group"]`` (which `split_docs` and `doc_folds`
+    keep whole) from ``meta[key]``, e.g. a JSONL corpus's "debate_id".
+
+    docs (Sequence[Doc]): The Docs; changed in place.
+    key (str): The meta key naming each Doc's group.
+    path (Optional[Union[str, Path]]): The file the Docs came from, for the
+        error (a Doc's own meta "source" and "line" are used where set).
+    RETURNS (int): The number of distinct groups.
+    RAISES (InputError): Naming the first Doc whose meta lacks `key` (or
+        has it empty), by file and line: a Doc without a group would be a
+        group of its own, which is rarely what the corpus means.
+    """
+    groups = set()
+    for i, doc in enumerate(docs):
+        meta = doc._.meta if doc._.meta is not None else {}
+        value = meta.get(key)
+        if value is None or value == "":
+            raise InputError(
+                f"meta {key!r} is missing or empty, so this document has no group "
+                f"(--group-by {key} needs it on every document)",
+                path=meta.get("source", path),
+                line=meta.get("line", i + 1),
+                reason="bad_meta",
+            )
+        value = value if isinstance(value, (str, int)) else str(value)
+        doc._.meta = {**meta, "group": value}
+        groups.add(value)
+    return len(groups)
 
 
 def ner_doc_group(doc: Doc) -> Hashable:

@@ -52,6 +52,7 @@ def cross_validate(
     dev_fraction: float = 0.15,
     overrides: Optional[Mapping[str, Any]] = None,
     use_gpu: int = -1,
+    group_by: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Train and score a text classifier by k-fold cross-validation.
 
@@ -66,7 +67,10 @@ def cross_validate(
         pick model-best.
     overrides (Optional[Mapping[str, Any]]): Config overrides, as `spacy train` takes them.
     use_gpu (int): GPU id, or -1 for the CPU.
-    RETURNS (Dict[str, Any]): Settings, pooled scores of the model and the
+    group_by (Optional[str]): A meta key naming each doc's group (e.g.
+        "debate_id"), used as meta "group"; None: the docs' own "group".
+    RETURNS (Dict[str, Any]): Settings, how the folds were made ("folds_by":
+        "group" with "n_groups", or "label"/"stratum"), pooled scores of the model and the
         baselines, the paired interval of model minus party only, per-fold
         scores and every document's fold, gold and predicted labels.
     RAISES (InputError): For a missing DocBin or one without labelled Docs.
@@ -82,12 +86,16 @@ def cross_validate(
         paired_bootstrap,
         party_baseline,
     )
-    from ..corpora.splits import doc_folds, split_docs
+    from ..corpora.splits import doc_folds, doc_group, group_by_meta, split_docs, split_strategy
 
     data_path, work_dir = Path(data_path), Path(work_dir)
     docs = [doc for doc in read_docs(data_path) if doc.cats]
     if not docs:
         raise InputError("no labelled Docs (doc.cats is empty everywhere)", path=data_path, reason="no_labels")
+    if group_by is not None:
+        group_by_meta(docs, group_by, data_path)
+    folds_by = split_strategy(docs)
+    n_groups = len({doc_group(doc) for doc in docs}) if folds_by == "group" else None
     try:
         folds = doc_folds(docs, n_folds, seed)
     except ValueError as err:
@@ -160,6 +168,8 @@ def cross_validate(
         "n_docs": len(docs),
         "n_folds": n_folds,
         "seed": seed,
+        "folds_by": folds_by,
+        "n_groups": n_groups,
         "labels": labels,
         "overrides": {key: value for key, value in (overrides or {}).items()},
         "seconds": round(time.perf_counter() - started, 1),
@@ -193,8 +203,15 @@ def crossval_lines(result: Mapping[str, Any]) -> Sequence[str]:
     result (Mapping[str, Any]): From `cross_validate`.
     RETURNS (Sequence[str]): One line per system, then the comparison.
     """
+    folds_by = result.get("folds_by")
+    if folds_by == "group":
+        made = f"{result['n_groups']} groups (meta 'group', e.g. debates) kept whole"
+    elif folds_by is not None:
+        # Speeches of one debate then sit in training and in the held-out fold.
+        made = f"stratified by {'meta stratum' if folds_by == 'stratum' else 'label and target'}, no groups"
     lines = [f"{result['n_folds']}-fold cross-validation over {result['n_docs']} documents "
-             f"(every document scored once, by a model that never saw its fold):"]
+             f"(every document scored once, by a model that never saw its fold"
+             f"{'; folds: ' + made if folds_by is not None else ''}):"]
     names = {"model": "model", "party": "party only", "majority": "majority class"}
     for name, label in names.items():
         if name in result["scores"]:

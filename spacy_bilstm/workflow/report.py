@@ -151,6 +151,8 @@ def crossval_summary(result: Mapping[str, Any], path: Path) -> Dict[str, Any]:
         "file": str(path),
         "n_folds": result.get("n_folds"),
         "n_docs": result.get("n_docs"),
+        "folds_by": result.get("folds_by"),
+        "n_groups": result.get("n_groups"),
         "scores": {name: {k: v for k, v in s.items() if k != "per_label"} for name, s in result["scores"].items()},
         "model_vs_party": result.get("model_vs_party"),
     }
@@ -310,8 +312,16 @@ def render_markdown(summary: Mapping[str, Any], curves: Optional[Path], markdown
         if crossval:
             if run.get("task") != "textcat":
                 out += [f"## {name}: stance classification", ""]
+            if crossval.get("folds_by") == "group":
+                unseen = f"a model that never saw its debate: {crossval['n_groups']} debates, each kept whole"
+            else:
+                # Results written before folds_by existed say nothing either way.
+                unseen = "a model that never saw that document" + (
+                    "; the folds were stratified by label, so other speeches of its debate were in training"
+                    if crossval.get("folds_by") else ""
+                )
             out += ["", f"{crossval['n_folds']}-fold cross-validation over all {crossval['n_docs']} documents "
-                    "(each scored once, by a model that never saw its debate; the baselines fitted on the same "
+                    f"(each scored once, by {unseen}; the baselines fitted on the same "
                     "folds), with bootstrap 95% intervals:", "",
                     "| system | macro F1 | 95% CI | accuracy |", "|---|---:|---|---:|"]
             for key, label in (("model", "**model**"), ("party", "party only"), ("majority", "majority class")):
