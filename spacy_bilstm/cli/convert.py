@@ -100,10 +100,10 @@ def _check_output(path: Path) -> None:
 
 def _grouped_by(docs: Iterable[Doc], key: str, path: Path) -> Iterator[Doc]:
     """Set each doc's meta "group" from meta[key] as the docs stream by."""
-    from ..corpora.splits import group_by_meta
+    from ..corpora.splits import set_group_from_meta
 
-    for doc in docs:
-        group_by_meta([doc], key, path)
+    for position, doc in enumerate(docs, start=1):
+        set_group_from_meta(doc, key, path, position)
         yield doc
 
 

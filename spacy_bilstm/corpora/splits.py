@@ -17,7 +17,7 @@ only on the items (in order), the key functions, `dev_fraction` and `seed`.
 """
 import random
 from pathlib import Path
-from typing import Callable, Dict, Hashable, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Callable, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 from spacy.tokens import Doc
 
@@ -127,35 +127,48 @@ def doc_group(doc: Doc) -> Hashable:
     return (doc._.meta or {})["group"]
 
 
-def group_by_meta(docs: Sequence[Doc], key: str, path: Optional[Union[str, Path]] = None) -> int:
+def group_by_meta(docs: Iterable[Doc], key: str, path: Optional[Union[str, Path]] = None) -> int:
     """Set each Doc's ``meta["group"]`` (which `split_docs` and `doc_folds`
     keep whole) from ``meta[key]``, e.g. a JSONL corpus's "debate_id".
 
-    docs (Sequence[Doc]): The Docs; changed in place.
+    docs (Iterable[Doc]): The Docs; changed in place.
     key (str): The meta key naming each Doc's group.
     path (Optional[Union[str, Path]]): The file the Docs came from, for the
         error (a Doc's own meta "source" and "line" are used where set).
     RETURNS (int): The number of distinct groups.
-    RAISES (InputError): Naming the first Doc whose meta lacks `key` (or
-        has it empty), by file and line: a Doc without a group would be a
-        group of its own, which is rarely what the corpus means.
+    RAISES (InputError): See `set_group_from_meta`.
     """
-    groups = set()
-    for i, doc in enumerate(docs):
-        meta = doc._.meta if doc._.meta is not None else {}
-        value = meta.get(key)
-        if value is None or value == "":
-            raise InputError(
-                f"meta {key!r} is missing or empty, so this document has no group "
-                f"(--group-by {key} needs it on every document)",
-                path=meta.get("source", path),
-                line=meta.get("line", i + 1),
-                reason="bad_meta",
-            )
-        value = value if isinstance(value, (str, int)) else str(value)
-        doc._.meta = {**meta, "group": value}
-        groups.add(value)
-    return len(groups)
+    return len({set_group_from_meta(doc, key, path, position) for position, doc in enumerate(docs, start=1)})
+
+
+def set_group_from_meta(
+    doc: Doc, key: str, path: Optional[Union[str, Path]] = None, position: Optional[int] = None
+) -> Hashable:
+    """Set one Doc's ``meta["group"]`` from ``meta[key]``.
+
+    doc (Doc): The Doc; changed in place.
+    key (str): The meta key naming its group.
+    path (Optional[Union[str, Path]]): Its file, where its meta has no "source".
+    position (Optional[int]): Its 1-based place in the file, where its meta
+        has no "line".
+    RETURNS (Hashable): The group.
+    RAISES (InputError): If the meta lacks `key` (or has it empty), naming
+        file and line: a Doc without a group would be a group of its own,
+        which is rarely what the corpus means.
+    """
+    meta = doc._.meta if doc._.meta is not None else {}
+    value = meta.get(key)
+    if value is None or value == "":
+        raise InputError(
+            f"meta {key!r} is missing or empty, so this document has no group "
+            f"(--group-by {key} needs it on every document)",
+            path=meta.get("source", path),
+            line=meta.get("line", position),
+            reason="bad_meta",
+        )
+    value = value if isinstance(value, (str, int)) else str(value)
+    doc._.meta = {**meta, "group": value}
+    return value
 
 
 def ner_doc_group(doc: Doc) -> Hashable:
