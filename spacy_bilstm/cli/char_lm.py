@@ -17,16 +17,14 @@ import typer
 
 from ..errors import InputError
 from . import app
-from .vectors import SOURCES, excluded_debates, raw_lines
+from .vectors import DATA_DIR_ARGUMENT, EXCLUDE_DEBATES_OPTION, echo_sources, excluded_debates, raw_lines
 
 
 @app.command("char-lm")
 def char_lm_command(
-    data_dir: Path = typer.Argument(..., help="Folder laid out as the shared data: conll2003/, handeset/, convote/."),
+    data_dir: Path = DATA_DIR_ARGUMENT,
     output: Path = typer.Argument(..., help="File to write the two language models to (.pt)."),
-    exclude_debates: Optional[Path] = typer.Option(
-        None, "--exclude-debates", help="NER JSONL whose meta (source, debate) names debates to leave out."
-    ),
+    exclude_debates: Optional[Path] = EXCLUDE_DEBATES_OPTION,
     hidden_width: int = typer.Option(256, "--hidden", help="LSTM units per direction."),
     embed_width: int = typer.Option(48, "--embed", help="Byte embedding width."),
     epochs: float = typer.Option(4.0, "--epochs", help="Passes over the text, per direction."),
@@ -48,12 +46,7 @@ def char_lm_command(
         torch.set_num_threads(threads)
     counts: dict = {}
     lines = list(raw_lines(data_dir, excluded_debates(exclude_debates), counts))
-    for name, what in counts.items():
-        typer.echo(f"{name}: {what}")
-    if not lines:
-        raise InputError(
-            f"no raw text found: expected one of {', '.join(SOURCES.values())}", path=data_dir, reason="no_records"
-        )
+    echo_sources(counts, len(lines), data_dir)
     settings = CharLMSettings(
         embed_width=embed_width, hidden_width=hidden_width, batch_size=batch_size, window=window,
         epochs=epochs, seed=seed,

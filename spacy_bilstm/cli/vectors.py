@@ -106,13 +106,34 @@ def lower_case_lookup(table):
     )
 
 
+# The arguments `vectors` and `char-lm` share: both read the same raw text.
+DATA_DIR_ARGUMENT = typer.Argument(..., help="Folder laid out as the shared data: conll2003/, handeset/, convote/.")
+EXCLUDE_DEBATES_OPTION = typer.Option(
+    None, "--exclude-debates", help="NER JSONL whose meta (source, debate) names debates to leave out."
+)
+
+
+def echo_sources(counts: dict, n_lines: int, data_dir: Path) -> None:
+    """Print what `raw_lines` read from each source; stop if it read nothing.
+
+    counts (dict): Filled by `raw_lines`.
+    n_lines (int): The documents it yielded.
+    data_dir (Path): The folder, for the error.
+    RAISES (InputError): If no source gave any text.
+    """
+    for name, what in counts.items():
+        typer.echo(f"{name}: {what}")
+    if n_lines == 0:
+        raise InputError(
+            f"no raw text found: expected one of {', '.join(SOURCES.values())}", path=data_dir, reason="no_records"
+        )
+
+
 @app.command("vectors")
 def vectors_command(
-    data_dir: Path = typer.Argument(..., help="Folder laid out as the shared data: conll2003/, handeset/, convote/."),
+    data_dir: Path = DATA_DIR_ARGUMENT,
     output: Path = typer.Argument(..., help="Pipeline directory to write the vectors to."),
-    exclude_debates: Optional[Path] = typer.Option(
-        None, "--exclude-debates", help="NER JSONL whose meta (source, debate) names debates to leave out."
-    ),
+    exclude_debates: Optional[Path] = EXCLUDE_DEBATES_OPTION,
     dim: int = typer.Option(100, "--dim", help="Vector width."),
     epochs: int = typer.Option(10, "--epochs", help="Training epochs over the text."),
     bucket: int = typer.Option(50000, "--bucket", help="Rows of the subword hash table."),
@@ -142,12 +163,7 @@ def vectors_command(
                 f.write(line + "\n")
                 n_lines += 1
                 n_tokens += line.count(" ") + 1
-        for name, what in counts.items():
-            typer.echo(f"{name}: {what}")
-        if n_lines == 0:
-            raise InputError(
-                f"no raw text found: expected one of {', '.join(SOURCES.values())}", path=data_dir, reason="no_records"
-            )
+        echo_sources(counts, n_lines, data_dir)
         typer.echo(f"training floret on {n_tokens:,} tokens ({n_lines:,} documents), dim {dim}, {epochs} epochs")
         model = floret.train_unsupervised(
             str(text), model="cbow", mode="floret", hashCount=2, bucket=bucket, minn=3, maxn=5,
