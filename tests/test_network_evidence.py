@@ -41,6 +41,16 @@ def _docs(n: int = 60, seed: int = 3, most_names: int = 3, speakers: Optional[Li
     return docs
 
 
+def _merged_in_shuffled_batches(docs, options, seed):
+    """The docs shuffled, extracted seven at a time, and the batches merged."""
+    shuffled = docs[:]
+    random.Random(seed).shuffle(shuffled)
+    merged = Aggregate(options.evidence)
+    for i in range(0, len(shuffled), 7):
+        merged.merge(extract_network(shuffled[i : i + 7], options))
+    return merged
+
+
 def _evidence(network):
     return {(u, v): d["evidence"] for u, v, d in network.graph.edges(data=True)}
 
@@ -50,12 +60,7 @@ def test_k_per_edge_and_independent_of_order_and_batches(window):
     options = ExtractOptions(window=Window.parse(window), evidence=3)
     docs = _docs()
     whole = extract_network(docs, options)
-    shuffled = docs[:]
-    random.Random(0).shuffle(shuffled)
-    batches = [extract_network(shuffled[i : i + 7], options) for i in range(0, len(shuffled), 7)]
-    merged = Aggregate(3)
-    for batch in batches:
-        merged.merge(batch)
+    merged = _merged_in_shuffled_batches(docs, options, seed=0)
     assert merged == whole
     assert Aggregate.from_rows(merged.to_rows(), evidence=3) == whole
     network = build_network(whole, options)
@@ -155,11 +160,7 @@ def test_speaker_edges_keep_k_sentences_of_the_speakers_documents_naming_the_act
     options = ExtractOptions(window=Window.parse(window), evidence=3)
     docs = _speeches()
     whole = extract_network(docs, options)
-    shuffled = docs[:]
-    random.Random(1).shuffle(shuffled)
-    merged = Aggregate(3)
-    for i in range(0, len(shuffled), 7):
-        merged.merge(extract_network(shuffled[i : i + 7], options))
+    merged = _merged_in_shuffled_batches(docs, options, seed=1)
     assert merged == whole and merged.speaker_evidence == whole.speaker_evidence
     assert Aggregate.from_rows(merged.to_rows(), evidence=3) == whole
     assert any(kind == "sevidence" for kind, *_ in whole.to_rows())
